@@ -1,0 +1,1008 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * ICAO Doc 9303 MRZ validation. Positions below are 0-based C offsets;
+ * docs/mrz.md maps them to the 1-based positions of the standard.
+ *
+ * The scalar validator here is the reference: it classifies every fault.
+ * mrz_check() first tries the vector path of mrz_fast.c, which accepts
+ * only records it has fully validated and hands everything else here.
+ */
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "mrz.h"
+#include "mrz_internal.h"
+
+/* Character classes: bit 6 = in the MRZ alphabet, bits 0-5 = value. */
+#define CHAR_VALID 0x40
+#define D(c, v) [c] = CHAR_VALID | (v)
+static const uint8_t char_class[256] = {
+	D('<', 0),
+	D('0', 0), D('1', 1), D('2', 2), D('3', 3), D('4', 4),
+	D('5', 5), D('6', 6), D('7', 7), D('8', 8), D('9', 9),
+	D('A', 10), D('B', 11), D('C', 12), D('D', 13), D('E', 14),
+	D('F', 15), D('G', 16), D('H', 17), D('I', 18), D('J', 19),
+	D('K', 20), D('L', 21), D('M', 22), D('N', 23), D('O', 24),
+	D('P', 25), D('Q', 26), D('R', 27), D('S', 28), D('T', 29),
+	D('U', 30), D('V', 31), D('W', 32), D('X', 33), D('Y', 34),
+	D('Z', 35),
+};
+#undef D
+
+static const uint8_t check_weights[3] = { 7, 3, 1 };
+
+const struct mrz_layout mrz_layouts[] = {
+	[MRZ_FORMAT_TD1] = {
+		.lines = 3, .line_len = 30,
+		.code = { 0, 0, 2 }, .state = { 0, 2, 3 },
+		.number = { 0, 5, 9 }, .number_check = 14,
+		.optional = { 0, 15, 15 },
+		.birth = { 1, 0, 6 }, .birth_check = 6, .sex = 7,
+		.expiry = { 1, 8, 6 }, .expiry_check = 14,
+		.nationality = { 1, 15, 3 }, .optional_2 = { 1, 18, 11 },
+		.composite = { { 0, 5, 25 }, { 1, 0, 7 }, { 1, 8, 7 },
+			       { 1, 18, 11 } },
+		.composite_segments = 4, .composite_check = { 1, 29, 1 },
+		.name = { 2, 0, 30 },
+	},
+	[MRZ_FORMAT_TD2] = {
+		.lines = 2, .line_len = 36,
+		.code = { 0, 0, 2 }, .state = { 0, 2, 3 },
+		.name = { 0, 5, 31 },
+		.number = { 1, 0, 9 }, .number_check = 9,
+		.nationality = { 1, 10, 3 },
+		.birth = { 1, 13, 6 }, .birth_check = 19, .sex = 20,
+		.expiry = { 1, 21, 6 }, .expiry_check = 27,
+		.optional = { 1, 28, 7 },
+		.composite = { { 1, 0, 10 }, { 1, 13, 7 }, { 1, 21, 14 } },
+		.composite_segments = 3, .composite_check = { 1, 35, 1 },
+	},
+	[MRZ_FORMAT_TD3] = {
+		.lines = 2, .line_len = 44,
+		.code = { 0, 0, 2 }, .state = { 0, 2, 3 },
+		.name = { 0, 5, 39 },
+		.number = { 1, 0, 9 }, .number_check = 9,
+		.nationality = { 1, 10, 3 },
+		.birth = { 1, 13, 6 }, .birth_check = 19, .sex = 20,
+		.expiry = { 1, 21, 6 }, .expiry_check = 27,
+		.optional = { 1, 28, 14 }, .optional_check = { 1, 42, 1 },
+		.composite = { { 1, 0, 10 }, { 1, 13, 7 }, { 1, 21, 22 } },
+		.composite_segments = 3, .composite_check = { 1, 43, 1 },
+	},
+	[MRZ_FORMAT_MRVA] = {
+		.lines = 2, .line_len = 44,
+		.code = { 0, 0, 2 }, .state = { 0, 2, 3 },
+		.name = { 0, 5, 39 },
+		.number = { 1, 0, 9 }, .number_check = 9,
+		.nationality = { 1, 10, 3 },
+		.birth = { 1, 13, 6 }, .birth_check = 19, .sex = 20,
+		.expiry = { 1, 21, 6 }, .expiry_check = 27,
+		.optional = { 1, 28, 16 },
+	},
+	[MRZ_FORMAT_MRVB] = {
+		.lines = 2, .line_len = 36,
+		.code = { 0, 0, 2 }, .state = { 0, 2, 3 },
+		.name = { 0, 5, 31 },
+		.number = { 1, 0, 9 }, .number_check = 9,
+		.nationality = { 1, 10, 3 },
+		.birth = { 1, 13, 6 }, .birth_check = 19, .sex = 20,
+		.expiry = { 1, 21, 6 }, .expiry_check = 27,
+		.optional = { 1, 28, 8 },
+	},
+};
+
+static const char *const error_names[MRZ_ERR_COUNT] = {
+	"line_length", "charset", "format_unknown", "document_code_invalid",
+	"issuing_state_invalid", "nationality_invalid", "name_invalid",
+	"document_number_invalid", "document_number_check",
+	"birth_date_check", "expiry_date_check", "optional_data_check",
+	"composite_check", "birth_date_invalid", "expiry_date_invalid",
+	"sex_invalid",
+};
+
+const char *
+mrz_error_name(uint32_t error_bit)
+{
+	if (error_bit == 0 || (error_bit & (error_bit - 1)) != 0)
+		return NULL;
+	unsigned int i = (unsigned int)__builtin_ctz(error_bit);
+
+	return i < MRZ_ERR_COUNT ? error_names[i] : NULL;
+}
+
+const char *
+mrz_format_name(enum mrz_format format)
+{
+	switch (format) {
+	case MRZ_FORMAT_TD1: return "TD1";
+	case MRZ_FORMAT_TD2: return "TD2";
+	case MRZ_FORMAT_TD3: return "TD3";
+	case MRZ_FORMAT_MRVA: return "MRVA";
+	case MRZ_FORMAT_MRVB: return "MRVB";
+	default: return "unknown";
+	}
+}
+
+int
+mrz_char_value(unsigned char c)
+{
+	return char_class[c] & CHAR_VALID ? char_class[c] & 0x3f : -1;
+}
+
+static inline bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline bool
+is_letter(char c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+/*
+ * Sum of values times the 7-3-1 weights, starting at weight index
+ * *phase; *phase is advanced so that a composite continues across gaps.
+ * Characters were checked against the alphabet before.
+ */
+static unsigned int
+weighted_sum(const char *p, size_t n, unsigned int *phase)
+{
+	unsigned int sum = 0, k = *phase;
+
+	for (size_t i = 0; i < n; i++) {
+		sum += (char_class[(unsigned char)p[i]] & 0x3f) *
+			check_weights[k];
+		k = k == 2 ? 0 : k + 1;
+	}
+	*phase = k;
+	return sum;
+}
+
+/* A check digit position holds a digit equal to the sum mod 10. */
+static bool
+check_digit_ok(const char *p, size_t n, char digit)
+{
+	unsigned int phase = 0;
+
+	return is_digit(digit) &&
+		weighted_sum(p, n, &phase) % 10 == (unsigned int)(digit - '0');
+}
+
+/* Lines end at CR, LF or CRLF; the last terminator is optional. */
+int
+mrz_split_lines(const char *buf, size_t len, struct mrz_lines *lines)
+{
+	size_t n = 0, start = 0, i = 0;
+
+	while (i < len) {
+		if (buf[i] != '\r' && buf[i] != '\n') {
+			i++;
+			continue;
+		}
+		if (n == 3)
+			return -1;
+		lines->line[n] = buf + start;
+		lines->len[n++] = i - start;
+		i += buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n' ? 2 : 1;
+		start = i;
+	}
+	if (start < len || n == 0) {
+		if (n == 3)
+			return -1;
+		lines->line[n] = buf + start;
+		lines->len[n++] = len - start;
+	}
+	lines->count = n;
+	return 0;
+}
+
+/*
+ * Decides the format from the shape of the lines and the first
+ * character. Concatenated lines (no separator) are cut at the line
+ * length their total implies.
+ */
+static uint32_t
+detect_format(struct mrz_lines *l, enum mrz_format *format)
+{
+	size_t line_len = 0;
+
+	*format = MRZ_FORMAT_UNKNOWN;
+	if (l->count == 1) {
+		size_t total = l->len[0];
+
+		if (total != 90 && total != 72 && total != 88)
+			return MRZ_ERR_LINE_LENGTH;
+		line_len = total == 90 ? 30 : total / 2;
+		l->count = total / line_len;
+		for (size_t i = 0; i < l->count; i++) {
+			l->line[i] = l->line[0] + i * line_len;
+			l->len[i] = line_len;
+		}
+	}
+	line_len = l->len[0];
+	for (size_t i = 1; i < l->count; i++)
+		if (l->len[i] != line_len)
+			return MRZ_ERR_LINE_LENGTH;
+	if (!(l->count == 3 && line_len == 30) &&
+	    !(l->count == 2 && (line_len == 36 || line_len == 44)))
+		return MRZ_ERR_LINE_LENGTH;
+
+	char first = l->line[0][0];
+
+	if (l->count == 3)
+		*format = MRZ_FORMAT_TD1;
+	else if (first == 'V')
+		*format = line_len == 44 ? MRZ_FORMAT_MRVA : MRZ_FORMAT_MRVB;
+	else if (line_len == 44 && first == 'P')
+		*format = MRZ_FORMAT_TD3;
+	else if (line_len == 36 && (first == 'A' || first == 'C' || first == 'I'))
+		*format = MRZ_FORMAT_TD2;
+	return *format == MRZ_FORMAT_UNKNOWN ? MRZ_ERR_FORMAT_UNKNOWN : 0;
+}
+
+static inline const char *
+at(const struct mrz_lines *l, struct mrz_span s)
+{
+	return l->line[s.line] + s.start;
+}
+
+/*
+ * Copies a field without its trailing fillers; returns its length.
+ * The whole field is copied first: a copy of constant size compiles to
+ * a few moves, one of the trimmed size to a slow string instruction.
+ */
+static inline size_t
+copy_trimmed(char *dst, const char *src, size_t n)
+{
+	memcpy(dst, src, n);
+	while (n > 0 && src[n - 1] == '<')
+		n--;
+	dst[n] = '\0';
+	return n;
+}
+
+static inline bool
+document_code_ok(enum mrz_format format, const char *code)
+{
+	char second = code[1];
+
+	if (!is_letter(second) && second != '<')
+		return false;
+	switch (format) {
+	case MRZ_FORMAT_TD1:
+		/* TD1 is told by its line count, so check the first letter. */
+		if (code[0] != 'A' && code[0] != 'C' && code[0] != 'I')
+			return false;
+		return second != 'V' && !(code[0] == 'A' && second == 'I');
+	case MRZ_FORMAT_TD2:
+		return second != 'V' && !(code[0] == 'A' && second == 'C');
+	default:
+		return true;
+	}
+}
+
+/*
+ * A name field: primary identifier, optionally "<<" and the secondary
+ * identifier, components joined by single fillers, filler padding.
+ */
+static bool
+name_ok(const char *p, size_t n)
+{
+	unsigned int separators = 0;
+
+	while (n > 0 && p[n - 1] == '<')
+		n--;
+	if (n == 0 || p[0] == '<')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (is_digit(p[i]))
+			return false;
+		if (p[i] == '<' && p[i + 1] == '<') {
+			if (p[i + 2] == '<' || ++separators > 1)
+				return false;
+			i++;
+		}
+	}
+	return true;
+}
+
+static inline int
+two_digits(const char *p)
+{
+	return is_digit(p[0]) && is_digit(p[1]) ?
+		(p[0] - '0') * 10 + (p[1] - '0') : -1;
+}
+
+static inline bool
+day_of_month_ok(int yy, int mm, int dd)
+{
+	static const uint8_t days[12] = {
+		31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+	};
+
+	if (mm < 1 || mm > 12 || dd < 1 || dd > days[mm - 1])
+		return false;
+	/* The century is not printed; 00 counts as a leap year. */
+	return !(mm == 2 && dd == 29 && yy % 4 != 0);
+}
+
+/* A full YYMMDD date that exists in the calendar. */
+static inline bool
+date_ok(const char *p)
+{
+	int yy = two_digits(p), mm = two_digits(p + 2), dd = two_digits(p + 4);
+
+	return yy >= 0 && mm >= 0 && dd >= 0 && day_of_month_ok(yy, mm, dd);
+}
+
+/* A birth date may have unknown parts: YYMM<<, YY<<<< or <<<<<<. */
+static inline bool
+birth_date_ok(const char *p)
+{
+	if (memcmp(p, "<<<<<<", 6) == 0)
+		return true;
+	if (memcmp(p + 2, "<<<<", 4) == 0)
+		return two_digits(p) >= 0;
+	if (memcmp(p + 4, "<<", 2) == 0) {
+		int mm = two_digits(p + 2);
+
+		return two_digits(p) >= 0 && mm >= 1 && mm <= 12;
+	}
+	return date_ok(p);
+}
+
+/*
+ * TD1/TD2 long document number: '<' in the check position, the rest of
+ * the number first in the optional data, then its check digit and '<'.
+ * The check digit leaves out the '<' (ICAO); older Belgian and
+ * Portuguese cards include it, which our policy accepts too.
+ */
+static uint32_t
+long_number(const struct mrz_lines *l, const struct mrz_layout *lay,
+	    struct mrz_fields *f)
+{
+	const char *principal = at(l, lay->number);
+	const char *overflow = at(l, lay->optional);
+	/* Overflow + check digit + '<' must fit in the optional data. */
+	size_t room = lay->optional.len, end = 0;
+
+	if (memchr(principal, '<', lay->number.len) != NULL)
+		return MRZ_ERR_DOCUMENT_NUMBER_INVALID;
+	while (end < room && overflow[end] != '<')
+		end++;
+	if (end < 2 || end == room || !is_digit(overflow[end - 1]))
+		return MRZ_ERR_DOCUMENT_NUMBER_INVALID;
+
+	size_t overflow_len = end - 1;
+	unsigned int phase = 0, strict, with_filler;
+
+	strict = weighted_sum(principal, lay->number.len, &phase);
+	with_filler = strict;
+	strict += weighted_sum(overflow, overflow_len, &phase);
+	phase = (lay->number.len + 1) % 3;
+	with_filler += weighted_sum(overflow, overflow_len, &phase);
+
+	memcpy(f->document_number, principal, lay->number.len);
+	memcpy(f->document_number + lay->number.len, overflow, overflow_len);
+	f->document_number_len = (uint8_t)(lay->number.len + overflow_len);
+	f->document_number[f->document_number_len] = '\0';
+
+	unsigned int digit = (unsigned int)(overflow[end - 1] - '0');
+
+	return strict % 10 == digit || with_filler % 10 == digit ?
+		0 : MRZ_ERR_DOCUMENT_NUMBER_CHECK;
+}
+
+static uint32_t
+document_number(const struct mrz_lines *l, const struct mrz_layout *lay,
+		enum mrz_format format, struct mrz_fields *f)
+{
+	const char *number = at(l, lay->number);
+	char check = l->line[lay->number.line][lay->number_check];
+
+	if (check == '<' &&
+	    (format == MRZ_FORMAT_TD1 || format == MRZ_FORMAT_TD2))
+		return long_number(l, lay, f);
+
+	f->document_number_len =
+		(uint8_t)copy_trimmed(f->document_number, number, lay->number.len);
+	/* A number of fillers only would make every such document one. */
+	if (f->document_number_len == 0)
+		return MRZ_ERR_DOCUMENT_NUMBER_INVALID;
+	return check_digit_ok(number, lay->number.len, check) ?
+		0 : MRZ_ERR_DOCUMENT_NUMBER_CHECK;
+}
+
+static uint32_t
+composite(const struct mrz_lines *l, const struct mrz_layout *lay)
+{
+	unsigned int phase = 0, sum = 0;
+	char check = *at(l, lay->composite_check);
+
+	if (lay->composite_segments == 0)
+		return 0;
+	for (unsigned int i = 0; i < lay->composite_segments; i++)
+		sum += weighted_sum(at(l, lay->composite[i]),
+				    lay->composite[i].len, &phase);
+	return is_digit(check) && sum % 10 == (unsigned int)(check - '0') ?
+		0 : MRZ_ERR_COMPOSITE_CHECK;
+}
+
+/* TD3 personal number: its check digit may be '<' when it is empty. */
+static uint32_t
+optional_data(const struct mrz_lines *l, const struct mrz_layout *lay)
+{
+	const char *data = at(l, lay->optional);
+	char check;
+
+	if (lay->optional_check.len == 0)
+		return 0;
+	check = *at(l, lay->optional_check);
+	if (check == '<') {
+		for (size_t i = 0; i < lay->optional.len; i++)
+			if (data[i] != '<')
+				return MRZ_ERR_OPTIONAL_DATA_CHECK;
+		return 0;
+	}
+	return check_digit_ok(data, lay->optional.len, check) ?
+		0 : MRZ_ERR_OPTIONAL_DATA_CHECK;
+}
+
+static uint32_t
+validate_fields(const struct mrz_lines *l, enum mrz_format format,
+		struct mrz_fields *f)
+{
+	const struct mrz_layout *lay = &mrz_layouts[format];
+	const char *date_line = l->line[lay->birth.line];
+	uint32_t errors = 0;
+
+	if (!document_code_ok(format, at(l, lay->code)))
+		errors |= MRZ_ERR_DOCUMENT_CODE_INVALID;
+	if (!mrz_state_known(at(l, lay->state)))
+		errors |= MRZ_ERR_ISSUING_STATE_INVALID;
+	if (!mrz_state_known(at(l, lay->nationality)))
+		errors |= MRZ_ERR_NATIONALITY_INVALID;
+	if (!name_ok(at(l, lay->name), lay->name.len))
+		errors |= MRZ_ERR_NAME_INVALID;
+	errors |= document_number(l, lay, format, f);
+	if (!check_digit_ok(at(l, lay->birth), 6, date_line[lay->birth_check]))
+		errors |= MRZ_ERR_BIRTH_DATE_CHECK;
+	if (!birth_date_ok(at(l, lay->birth)))
+		errors |= MRZ_ERR_BIRTH_DATE_INVALID;
+	if (f->sex != 'M' && f->sex != 'F' && f->sex != '<' && f->sex != 'X')
+		errors |= MRZ_ERR_SEX_INVALID;
+	if (!check_digit_ok(at(l, lay->expiry), 6,
+			    date_line[lay->expiry_check]))
+		errors |= MRZ_ERR_EXPIRY_DATE_CHECK;
+	if (!date_ok(at(l, lay->expiry)))
+		errors |= MRZ_ERR_EXPIRY_DATE_INVALID;
+	errors |= optional_data(l, lay);
+	errors |= composite(l, lay);
+	return errors;
+}
+
+/* Copies the fixed-position fields the data path uses. */
+static inline void
+extract_fields(const struct mrz_lines *l, const struct mrz_layout *lay,
+	       struct mrz_fields *f)
+{
+	copy_trimmed(f->document_code, at(l, lay->code), 2);
+	copy_trimmed(f->issuing_state, at(l, lay->state), 3);
+	copy_trimmed(f->nationality, at(l, lay->nationality), 3);
+	memcpy(f->birth_date, at(l, lay->birth), 6);
+	f->birth_date[6] = '\0';
+	memcpy(f->expiry_date, at(l, lay->expiry), 6);
+	f->expiry_date[6] = '\0';
+	f->sex = l->line[lay->birth.line][lay->sex];
+	f->document_number_len = (uint8_t)copy_trimmed(
+		f->document_number, at(l, lay->number), lay->number.len);
+}
+
+uint32_t
+mrz_validate_lines(struct mrz_lines *l, struct mrz_fields *f)
+{
+	enum mrz_format format;
+	uint32_t errors;
+
+	memset(f, 0, sizeof(*f));
+	errors = detect_format(l, &format);
+	if (errors & MRZ_ERR_LINE_LENGTH)
+		return errors;
+	for (size_t i = 0; i < l->count; i++)
+		for (size_t j = 0; j < l->len[i]; j++)
+			if (!(char_class[(unsigned char)l->line[i][j]] &
+			      CHAR_VALID)) {
+				errors |= MRZ_ERR_CHARSET;
+				break;
+			}
+	f->format = format;
+	if (format == MRZ_FORMAT_UNKNOWN)
+		return errors;
+	extract_fields(l, &mrz_layouts[format], f);
+	/* Check digits are not computed over characters outside the set. */
+	if (errors & MRZ_ERR_CHARSET)
+		return errors;
+	return validate_fields(l, format, f);
+}
+
+/* Fillers to single spaces, leading and trailing ones dropped. */
+static void
+copy_name_part(char *dst, const char *src, size_t n)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (src[i] != '<')
+			dst[o++] = src[i];
+		else if (o > 0 && dst[o - 1] != ' ')
+			dst[o++] = ' ';
+	}
+	while (o > 0 && dst[o - 1] == ' ')
+		o--;
+	dst[o] = '\0';
+}
+
+static void
+extract_names(const struct mrz_lines *l, const struct mrz_layout *lay,
+	      struct mrz_record *r)
+{
+	const char *name = at(l, lay->name);
+	size_t n = lay->name.len, split = n;
+
+	for (size_t i = 0; i + 1 < n; i++)
+		if (name[i] == '<' && name[i + 1] == '<') {
+			split = i;
+			break;
+		}
+	copy_name_part(r->surname, name, split);
+	if (split < n)
+		copy_name_part(r->given_names, name + split, n - split);
+	else
+		r->given_names[0] = '\0';
+}
+
+static void
+extract_optional(const struct mrz_lines *l, const struct mrz_layout *lay,
+		 struct mrz_record *r)
+{
+	const char *data = at(l, lay->optional);
+	size_t n = lay->optional.len;
+
+	/* A long document number fills the start of the optional data. */
+	if (r->fields.document_number_len > lay->number.len) {
+		size_t used = r->fields.document_number_len -
+			lay->number.len + 2;
+
+		data += used;
+		n -= used;
+	}
+	copy_trimmed(r->optional_data, data, n);
+	if (lay->optional_2.len > 0)
+		copy_trimmed(r->optional_data_2, at(l, lay->optional_2),
+			     lay->optional_2.len);
+	else
+		r->optional_data_2[0] = '\0';
+}
+
+uint32_t
+mrz_parse(const char *buf, size_t len, struct mrz_record *r)
+{
+	struct mrz_lines l;
+	uint32_t errors;
+
+	memset(r, 0, sizeof(*r));
+	if (mrz_split_lines(buf, len, &l) < 0)
+		return MRZ_ERR_LINE_LENGTH;
+	errors = mrz_validate_lines(&l, &r->fields);
+	if (r->fields.format != MRZ_FORMAT_UNKNOWN) {
+		const struct mrz_layout *lay = &mrz_layouts[r->fields.format];
+
+		extract_names(&l, lay, r);
+		extract_optional(&l, lay, r);
+	}
+	return errors;
+}
+
+/*
+ * The vector path. It handles the records real traffic is made of and
+ * accepts only what it has fully validated; a record it cannot decide
+ * (any fault, a long document number, an odd shape) goes to the
+ * reference validator above, which classifies it. Tests check that the
+ * two agree on every input.
+ */
+#ifdef __SSSE3__
+#include <tmmintrin.h>
+
+/* The check digit sums of a format, computed side by side. */
+enum fast_sum {
+	SUM_NUMBER, SUM_BIRTH, SUM_EXPIRY, SUM_OPTIONAL, SUM_COMPOSITE,
+	SUM_COUNT
+};
+
+/*
+ * A line is read as 16-byte chunks at 0, 16 and line_len - 16, which
+ * overlap instead of reading past the line; each position is weighted
+ * in the first chunk that holds it only.
+ */
+struct fast_layout {
+	int8_t weights[3][3][SUM_COUNT][16];
+};
+
+static inline unsigned int
+chunk_count(const struct mrz_layout *lay)
+{
+	return lay->line_len > 32 ? 3 : 2;
+}
+
+static inline unsigned int
+chunk_start(const struct mrz_layout *lay, unsigned int c)
+{
+	return c + 1 < chunk_count(lay) ? 16 * c : lay->line_len - 16u;
+}
+
+/* Check digit sums run over the number's and the dates' lines only. */
+static inline bool
+line_has_sums(const struct mrz_layout *lay, unsigned int line)
+{
+	return line == lay->number.line || line == lay->birth.line;
+}
+
+static inline bool
+span_in_chunk(const struct mrz_layout *lay, struct mrz_span s,
+	      unsigned int line, unsigned int c)
+{
+	unsigned int from = c == 0 ? 0 : chunk_start(lay, c - 1) + 16;
+
+	return s.len > 0 && s.line == line && s.start < chunk_start(lay, c) + 16 &&
+		s.start + s.len > from;
+}
+
+/*
+ * Whether a sum has non-zero weights in a chunk. With a constant layout
+ * this folds away, so only the multiply-adds that count are emitted.
+ */
+static inline bool
+sum_in_chunk(const struct mrz_layout *lay, enum fast_sum sum,
+	     unsigned int line, unsigned int c)
+{
+	switch (sum) {
+	case SUM_NUMBER:
+		return span_in_chunk(lay, lay->number, line, c);
+	case SUM_BIRTH:
+		return span_in_chunk(lay, lay->birth, line, c);
+	case SUM_EXPIRY:
+		return span_in_chunk(lay, lay->expiry, line, c);
+	case SUM_OPTIONAL:
+		return lay->optional_check.len > 0 &&
+			span_in_chunk(lay, lay->optional, line, c);
+	default:
+		for (unsigned int i = 0; i < lay->composite_segments; i++)
+			if (span_in_chunk(lay, lay->composite[i], line, c))
+				return true;
+		return false;
+	}
+}
+
+/* A date whose six characters the digit mask showed to be digits. */
+static inline bool
+digits_date_ok(const char *p)
+{
+	unsigned int yy = (unsigned int)(p[0] - '0') * 10 + (unsigned int)(p[1] - '0');
+	unsigned int mm = (unsigned int)(p[2] - '0') * 10 + (unsigned int)(p[3] - '0');
+	unsigned int dd = (unsigned int)(p[4] - '0') * 10 + (unsigned int)(p[5] - '0');
+
+	return day_of_month_ok((int)yy, (int)mm, (int)dd);
+}
+
+static struct fast_layout fast_layouts[MRZ_FORMAT_MRVB + 1];
+
+static void
+set_weights(const struct mrz_layout *lay, struct fast_layout *fl,
+	    enum fast_sum sum, struct mrz_span s, unsigned int *phase)
+{
+	for (unsigned int pos = s.start; pos < s.start + s.len; pos++) {
+		unsigned int c = 0;
+
+		while (c + 1 < chunk_count(lay) && pos >= chunk_start(lay, c) + 16)
+			c++;
+		fl->weights[s.line][c][sum][pos - chunk_start(lay, c)] =
+			(int8_t)check_weights[*phase];
+		*phase = (*phase + 1) % 3;
+	}
+}
+
+/* Weights derive from mrz_layouts, so the layout is written once. */
+__attribute__((constructor)) static void
+build_fast_layouts(void)
+{
+	for (int f = MRZ_FORMAT_TD1; f <= MRZ_FORMAT_MRVB; f++) {
+		const struct mrz_layout *lay = &mrz_layouts[f];
+		struct fast_layout *fl = &fast_layouts[f];
+		unsigned int phase;
+
+		phase = 0;
+		set_weights(lay, fl, SUM_NUMBER, lay->number, &phase);
+		phase = 0;
+		set_weights(lay, fl, SUM_BIRTH, lay->birth, &phase);
+		phase = 0;
+		set_weights(lay, fl, SUM_EXPIRY, lay->expiry, &phase);
+		phase = 0;
+		if (lay->optional_check.len > 0)
+			set_weights(lay, fl, SUM_OPTIONAL, lay->optional, &phase);
+		phase = 0;
+		for (unsigned int i = 0; i < lay->composite_segments; i++)
+			set_weights(lay, fl, SUM_COMPOSITE, lay->composite[i],
+				    &phase);
+	}
+}
+
+static inline bool
+is_terminator(char c)
+{
+	return c == '\r' || c == '\n';
+}
+
+/*
+ * Guesses the shape from where the first terminator can be. A wrong
+ * guess puts a terminator inside a line, which the charset check then
+ * rejects, so a guess is never trusted unchecked.
+ */
+static bool
+fast_split(const char *buf, size_t len, struct mrz_lines *l,
+	   enum mrz_format *format)
+{
+	size_t line_len, count, pos = 0;
+	bool separated = true;
+
+	if (len > 30 && is_terminator(buf[30]))
+		line_len = 30;
+	else if (len > 36 && is_terminator(buf[36]))
+		line_len = 36;
+	else if (len > 44 && is_terminator(buf[44]))
+		line_len = 44;
+	else if (len == 90 || len == 72 || len == 88) {
+		line_len = len == 90 ? 30 : len / 2;
+		separated = false;
+	} else {
+		return false;
+	}
+	count = line_len == 30 ? 3 : 2;
+	/* Every line ends with a terminator, or none does but the last. */
+	for (size_t i = 0; i < count; i++) {
+		size_t end;
+
+		if (len - pos < line_len)
+			return false;
+		l->line[i] = buf + pos;
+		l->len[i] = line_len;
+		pos += line_len;
+		end = pos;
+		if (pos < len && buf[pos] == '\r')
+			pos++;
+		if (pos < len && buf[pos] == '\n')
+			pos++;
+		if (i + 1 < count && (pos > end) != separated)
+			return false;
+	}
+	if (pos != len)
+		return false;
+	l->count = count;
+	if (count == 3)
+		*format = MRZ_FORMAT_TD1;
+	else if (buf[0] == 'V')
+		*format = line_len == 44 ? MRZ_FORMAT_MRVA : MRZ_FORMAT_MRVB;
+	else if (line_len == 44 && buf[0] == 'P')
+		*format = MRZ_FORMAT_TD3;
+	else if (line_len == 36 && (buf[0] == 'A' || buf[0] == 'C' ||
+				    buf[0] == 'I'))
+		*format = MRZ_FORMAT_TD2;
+	else
+		return false;
+	return true;
+}
+
+/* Per line, one bit per character. */
+struct line_masks {
+	uint64_t valid, digit, filler;
+};
+
+static inline uint64_t
+span_bits(uint64_t bits, struct mrz_span s)
+{
+	return (bits >> s.start) & ((UINT64_C(1) << s.len) - 1);
+}
+
+/* Name rules of name_ok(), on the line's filler and digit masks. */
+static inline bool
+fast_name_ok(uint64_t line_fillers, struct mrz_span s)
+{
+	uint64_t all = (UINT64_C(1) << s.len) - 1;
+	uint64_t fill = span_bits(line_fillers, s);
+	uint64_t content = ~fill & all, pairs;
+
+	/* Names sit on lines the caller has checked to hold no digit. */
+	if (content == 0 || (fill & 1))
+		return false;
+	/* Trailing padding is not part of the name. */
+	fill &= (UINT64_C(2) << (63 - __builtin_clzll(content))) - 1;
+	pairs = fill & (fill >> 1);
+	return (pairs & (fill >> 2)) == 0 && __builtin_popcountll(pairs) <= 1;
+}
+
+/*
+ * Inlined once per format with a constant format, so that the compiler
+ * unrolls the chunk loops and folds the layout into constants.
+ */
+static inline __attribute__((always_inline)) bool
+fast_validate(const struct mrz_lines *l, enum mrz_format format)
+{
+	const struct mrz_layout *lay = &mrz_layouts[format];
+	const struct fast_layout *fl = &fast_layouts[format];
+	const __m128i zero = _mm_setzero_si128();
+	__m128i acc[SUM_COUNT] = { zero, zero, zero, zero, zero };
+	struct line_masks m[3];
+	uint64_t line_bits = (UINT64_C(1) << lay->line_len) - 1;
+
+	for (unsigned int i = 0; i < lay->lines; i++) {
+		m[i].valid = m[i].digit = m[i].filler = 0;
+		for (unsigned int c = 0; c < chunk_count(lay); c++) {
+			__m128i ch = _mm_loadu_si128((const __m128i *)
+				(const void *)(l->line[i] + chunk_start(lay, c)));
+			__m128i a = _mm_sub_epi8(ch, _mm_set1_epi8('A'));
+			__m128i is_letter = _mm_cmpeq_epi8(
+				_mm_min_epu8(a, _mm_set1_epi8(25)), a);
+			__m128i is_filler = _mm_cmpeq_epi8(ch,
+				_mm_set1_epi8('<'));
+			__m128i valid = _mm_or_si128(is_letter, is_filler);
+			unsigned int shift = chunk_start(lay, c);
+
+			m[i].filler |= (uint64_t)_mm_movemask_epi8(is_filler)
+				<< shift;
+			/*
+			 * A line without check digits (code, State, name)
+			 * has no digits either: one class suffices there.
+			 */
+			if (!line_has_sums(lay, i)) {
+				m[i].valid |= (uint64_t)_mm_movemask_epi8(valid)
+					<< shift;
+				continue;
+			}
+
+			__m128i d = _mm_sub_epi8(ch, _mm_set1_epi8('0'));
+			__m128i is_digit = _mm_cmpeq_epi8(
+				_mm_min_epu8(d, _mm_set1_epi8(9)), d);
+			__m128i value = _mm_or_si128(
+				_mm_and_si128(d, is_digit),
+				_mm_and_si128(_mm_add_epi8(a, _mm_set1_epi8(10)),
+					      is_letter));
+			const int8_t (*w)[16] = fl->weights[i][c];
+
+			m[i].valid |= (uint64_t)_mm_movemask_epi8(
+				_mm_or_si128(valid, is_digit)) << shift;
+			m[i].digit |= (uint64_t)_mm_movemask_epi8(is_digit)
+				<< shift;
+			for (int s = 0; s < SUM_COUNT; s++)
+				if (sum_in_chunk(lay, (enum fast_sum)s, i, c))
+					acc[s] = _mm_add_epi16(acc[s],
+						_mm_maddubs_epi16(value,
+							_mm_loadu_si128((const __m128i *)
+								(const void *)w[s])));
+		}
+		if (m[i].valid != line_bits)
+			return false;
+	}
+
+	/* Three rounds of pairwise adds leave sum s in 16-bit lane s. */
+	__m128i h = _mm_hadd_epi16(
+		_mm_hadd_epi16(_mm_hadd_epi16(acc[0], acc[1]),
+			       _mm_hadd_epi16(acc[2], acc[3])),
+		_mm_hadd_epi16(_mm_hadd_epi16(acc[4], zero), zero));
+	uint16_t sums[8];
+
+	_mm_storeu_si128((__m128i *)(void *)sums, h);
+
+	const struct line_masks *nl = &m[lay->number.line];
+	const struct line_masks *dl = &m[lay->birth.line];
+	const char *number_line = l->line[lay->number.line];
+	const char *date_line = l->line[lay->birth.line];
+
+	/* A '<' there is a long number or a fault: the reference decides. */
+	if (!((nl->digit >> lay->number_check) & 1) ||
+	    sums[SUM_NUMBER] % 10 != number_line[lay->number_check] - '0' ||
+	    span_bits(nl->filler, lay->number) == (1u << lay->number.len) - 1)
+		return false;
+	if (!((dl->digit >> lay->birth_check) & 1) ||
+	    sums[SUM_BIRTH] % 10 != date_line[lay->birth_check] - '0')
+		return false;
+	if (!((dl->digit >> lay->expiry_check) & 1) ||
+	    sums[SUM_EXPIRY] % 10 != date_line[lay->expiry_check] - '0')
+		return false;
+	if (lay->optional_check.len > 0) {
+		char c = *at(l, lay->optional_check);
+		const struct line_masks *ol = &m[lay->optional.line];
+		bool empty = span_bits(ol->filler, lay->optional) ==
+			(UINT64_C(1) << lay->optional.len) - 1;
+
+		if (!(c == '<' ? empty : is_digit(c) &&
+		      sums[SUM_OPTIONAL] % 10 == (unsigned int)(c - '0')))
+			return false;
+	}
+	if (lay->composite_segments > 0) {
+		char c = *at(l, lay->composite_check);
+
+		if (!is_digit(c) ||
+		    sums[SUM_COMPOSITE] % 10 != (unsigned int)(c - '0'))
+			return false;
+	}
+	if (!fast_name_ok(m[lay->name.line].filler, lay->name))
+		return false;
+
+	char sex = date_line[lay->sex];
+	uint64_t date_digits = span_bits(dl->digit, lay->birth) &
+		span_bits(dl->digit, lay->expiry);
+
+	/* Unknown birth date parts are rare: the reference handles them. */
+	return date_digits == 0x3f &&
+		digits_date_ok(at(l, lay->birth)) &&
+		digits_date_ok(at(l, lay->expiry)) &&
+		document_code_ok(format, at(l, lay->code)) &&
+		mrz_state_known(at(l, lay->state)) &&
+		mrz_state_known(at(l, lay->nationality)) &&
+		(sex == 'M' || sex == 'F' || sex == '<' || sex == 'X');
+}
+
+static bool
+fast_check(const char *buf, size_t len, struct mrz_fields *f)
+{
+	struct mrz_lines l;
+	enum mrz_format format;
+
+	if (!fast_split(buf, len, &l, &format))
+		return false;
+	switch (format) {
+	case MRZ_FORMAT_TD1:
+		if (!fast_validate(&l, MRZ_FORMAT_TD1))
+			return false;
+		break;
+	case MRZ_FORMAT_TD2:
+		if (!fast_validate(&l, MRZ_FORMAT_TD2))
+			return false;
+		break;
+	case MRZ_FORMAT_TD3:
+		if (!fast_validate(&l, MRZ_FORMAT_TD3))
+			return false;
+		break;
+	case MRZ_FORMAT_MRVA:
+		if (!fast_validate(&l, MRZ_FORMAT_MRVA))
+			return false;
+		break;
+	default:
+		if (!fast_validate(&l, MRZ_FORMAT_MRVB))
+			return false;
+		break;
+	}
+	f->format = format;
+	extract_fields(&l, &mrz_layouts[format], f);
+	return true;
+}
+#endif /* __SSSE3__ */
+
+uint32_t
+mrz_check(const char *buf, size_t len, struct mrz_fields *f)
+{
+	struct mrz_lines l;
+
+#ifdef __SSSE3__
+	if (fast_check(buf, len, f))
+		return 0;
+#endif
+	if (mrz_split_lines(buf, len, &l) < 0) {
+		memset(f, 0, sizeof(*f));
+		return MRZ_ERR_LINE_LENGTH;
+	}
+	return mrz_validate_lines(&l, f);
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+#ifndef MRZ_INTERNAL_H
+#define MRZ_INTERNAL_H
+
+/* Internal to lib/mrz: field layouts and the State code bitmap. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mrz.h"
+
+/* Characters [start, start + len) of line `line`. */
+struct mrz_span {
+	uint8_t line;
+	uint8_t start;
+	uint8_t len;
+};
+
+/*
+ * Check digit positions on the date line (that of birth) are plain
+ * offsets; a zero-length span means the format has no such field.
+ */
+struct mrz_layout {
+	uint8_t lines;
+	uint8_t line_len;
+	struct mrz_span code, state, name, nationality;
+	struct mrz_span number;
+	uint8_t number_check;		/* on the number's line */
+	struct mrz_span birth, expiry;
+	uint8_t birth_check, expiry_check, sex;
+	struct mrz_span optional, optional_check, optional_2;
+	struct mrz_span composite[4];
+	uint8_t composite_segments;
+	struct mrz_span composite_check;
+};
+
+extern const struct mrz_layout mrz_layouts[];
+
+/* The lines of one record, pointing into the caller's buffer. */
+struct mrz_lines {
+	const char *line[3];
+	size_t len[3];
+	size_t count;
+};
+
+/* Splits a record into lines; -1 when it has more than three. */
+int mrz_split_lines(const char *buf, size_t len, struct mrz_lines *lines);
+
+/* The reference validator: every error bit, fields extracted. */
+uint32_t mrz_validate_lines(struct mrz_lines *lines, struct mrz_fields *f);
+
+/* Issuing State / nationality codes: 26 * 27 * 27 possible codes. */
+#define MRZ_STATE_SPACE (26 * 27 * 27)
+extern uint64_t mrz_state_bitmap[(MRZ_STATE_SPACE + 63) / 64];
+
+/* Index of a code whose characters are in the MRZ alphabet, or -1. */
+static inline __attribute__((always_inline)) int
+mrz_state_index(const char code[3])
+{
+	unsigned int a = (unsigned char)code[0] - 'A';
+	unsigned int b = (unsigned char)code[1] == '<' ? 26 :
+		(unsigned char)code[1] - 'A';
+	unsigned int c = (unsigned char)code[2] == '<' ? 26 :
+		(unsigned char)code[2] - 'A';
+
+	if (a > 25 || b > 26 || c > 26)
+		return -1;
+	return (int)((a * 27 + b) * 27 + c);
+}
+
+static inline __attribute__((always_inline)) int
+mrz_state_known(const char code[3])
+{
+	int i = mrz_state_index(code);
+
+	return i >= 0 && (mrz_state_bitmap[i / 64] >> (i % 64)) & 1;
+}
+
+#endif /* MRZ_INTERNAL_H */
