@@ -255,7 +255,7 @@ at(const struct mrz_lines *l, struct mrz_span s)
  * The whole field is copied first: a copy of constant size compiles to
  * a few moves, one of the trimmed size to a slow string instruction.
  */
-static inline size_t
+static inline __attribute__((always_inline)) size_t
 copy_trimmed(char *dst, const char *src, size_t n)
 {
 	memcpy(dst, src, n);
@@ -486,7 +486,7 @@ validate_fields(const struct mrz_lines *l, enum mrz_format format,
 }
 
 /* Copies the fixed-position fields the data path uses. */
-static inline void
+static inline __attribute__((always_inline)) void
 extract_fields(const struct mrz_lines *l, const struct mrz_layout *lay,
 	       struct mrz_fields *f)
 {
@@ -847,8 +847,11 @@ fast_validate(const struct mrz_lines *l, enum mrz_format format)
 	struct line_masks m[3];
 	uint64_t line_bits = (UINT64_C(1) << lay->line_len) - 1;
 
+	/* Unrolled, so that every layout test below is a constant. */
+#pragma GCC unroll 3
 	for (unsigned int i = 0; i < lay->lines; i++) {
 		m[i].valid = m[i].digit = m[i].filler = 0;
+#pragma GCC unroll 3
 		for (unsigned int c = 0; c < chunk_count(lay); c++) {
 			__m128i ch = _mm_loadu_si128((const __m128i *)
 				(const void *)(l->line[i] + chunk_start(lay, c)));
@@ -885,6 +888,7 @@ fast_validate(const struct mrz_lines *l, enum mrz_format format)
 				_mm_or_si128(valid, is_digit)) << shift;
 			m[i].digit |= (uint64_t)_mm_movemask_epi8(is_digit)
 				<< shift;
+#pragma GCC unroll 5
 			for (int s = 0; s < SUM_COUNT; s++)
 				if (sum_in_chunk(lay, (enum fast_sum)s, i, c))
 					acc[s] = _mm_add_epi16(acc[s],
@@ -955,39 +959,45 @@ fast_validate(const struct mrz_lines *l, enum mrz_format format)
 		(sex == 'M' || sex == 'F' || sex == '<' || sex == 'X');
 }
 
+/*
+ * One function per format, each with the format as a constant: distinct
+ * functions keep the compiler from merging the specialised copies, and
+ * field copies get constant sizes.
+ */
+#define FAST_VALIDATOR(name, fmt)					\
+	static bool							\
+	name(const struct mrz_lines *l, struct mrz_fields *f)		\
+	{								\
+		if (!fast_validate(l, fmt))				\
+			return false;					\
+		f->format = fmt;					\
+		extract_fields(l, &mrz_layouts[fmt], f);		\
+		return true;						\
+	}
+FAST_VALIDATOR(fast_validate_td1, MRZ_FORMAT_TD1)
+FAST_VALIDATOR(fast_validate_td2, MRZ_FORMAT_TD2)
+FAST_VALIDATOR(fast_validate_td3, MRZ_FORMAT_TD3)
+FAST_VALIDATOR(fast_validate_mrva, MRZ_FORMAT_MRVA)
+FAST_VALIDATOR(fast_validate_mrvb, MRZ_FORMAT_MRVB)
+#undef FAST_VALIDATOR
+
+static bool (*const fast_validators[])(const struct mrz_lines *,
+				       struct mrz_fields *) = {
+	[MRZ_FORMAT_TD1] = fast_validate_td1,
+	[MRZ_FORMAT_TD2] = fast_validate_td2,
+	[MRZ_FORMAT_TD3] = fast_validate_td3,
+	[MRZ_FORMAT_MRVA] = fast_validate_mrva,
+	[MRZ_FORMAT_MRVB] = fast_validate_mrvb,
+};
+
 static bool
 fast_check(const char *buf, size_t len, struct mrz_fields *f)
 {
 	struct mrz_lines l;
 	enum mrz_format format;
 
-	if (!fast_split(buf, len, &l, &format))
-		return false;
-	switch (format) {
-	case MRZ_FORMAT_TD1:
-		if (!fast_validate(&l, MRZ_FORMAT_TD1))
-			return false;
-		break;
-	case MRZ_FORMAT_TD2:
-		if (!fast_validate(&l, MRZ_FORMAT_TD2))
-			return false;
-		break;
-	case MRZ_FORMAT_TD3:
-		if (!fast_validate(&l, MRZ_FORMAT_TD3))
-			return false;
-		break;
-	case MRZ_FORMAT_MRVA:
-		if (!fast_validate(&l, MRZ_FORMAT_MRVA))
-			return false;
-		break;
-	default:
-		if (!fast_validate(&l, MRZ_FORMAT_MRVB))
-			return false;
-		break;
-	}
-	f->format = format;
-	extract_fields(&l, &mrz_layouts[format], f);
-	return true;
+	return fast_split(buf, len, &l, &format) &&
+		fast_validators[format](&l, f);
 }
 #endif /* __SSSE3__ */
 
