@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+#include <errno.h>
+#include <string.h>
+
+#include "wire.h"
+
+#define ETHERTYPE_IPV4	0x0800
+#define ETHERTYPE_IPV6	0x86dd
+#define ETHERTYPE_VLAN	0x8100
+#define ETHERTYPE_QINQ	0x88a8
+#define IPPROTO_UDP_	17
+#define IPV6_NEXT_FRAGMENT 44
+
+static const char *const verdict_names[WIRE_VERDICT_COUNT] = {
+	[WIRE_DELIVERED] = "delivered",
+	[WIRE_DROP_NOT_IP] = "not_ip",
+	[WIRE_DROP_NOT_UDP] = "not_udp",
+	[WIRE_DROP_OTHER_PORT] = "other_port",
+	[WIRE_DROP_FRAGMENT] = "fragment",
+	[WIRE_DROP_IPV6_EXTENSION] = "ipv6_extension",
+	[WIRE_DROP_TRUNCATED] = "truncated",
+	[WIRE_DROP_BAD_IP_HEADER] = "bad_ip_header",
+	[WIRE_DROP_BAD_IP_CHECKSUM] = "bad_ip_checksum",
+	[WIRE_DROP_BAD_UDP_LENGTH] = "bad_udp_length",
+	[WIRE_DROP_BAD_UDP_CHECKSUM] = "bad_udp_checksum",
+};
+
+const char *
+wire_verdict_name(enum wire_verdict v)
+{
+	return (unsigned int)v < WIRE_VERDICT_COUNT ? verdict_names[v] : NULL;
+}
+
+static inline uint16_t
+be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+		(uint32_t)p[2] << 8 | p[3];
+}
+
+/* One's complement sum of 16-bit big-endian words, not yet folded. */
+static uint32_t
+sum16(const uint8_t *p, size_t n, uint32_t sum)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += be16(p + i);
+	if (n & 1)
+		sum += (uint32_t)p[n - 1] << 8;
+	return sum;
+}
+
+static uint16_t
+fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* The UDP checksum over pseudo header, header and data comes to 0xffff. */
+static bool
+udp_checksum_ok(uint32_t pseudo, const uint8_t *udp, uint16_t udp_len)
+{
+	return fold(sum16(udp, udp_len, pseudo)) == 0xffff;
+}
+
+static enum wire_verdict
+decode_udp(const uint8_t *udp, size_t avail, uint32_t pseudo, bool v6,
+	   const struct wire_ports *ports, uint32_t checks,
+	   struct wire_datagram *d)
+{
+	uint16_t udp_len;
+
+	if (avail < 8)
+		return WIRE_DROP_TRUNCATED;
+	udp_len = be16(udp + 4);
+	if (udp_len < 8)
+		return WIRE_DROP_BAD_UDP_LENGTH;
+	if (udp_len > avail)
+		return WIRE_DROP_TRUNCATED;
+	d->src_port = be16(udp);
+	d->dst_port = be16(udp + 2);
+	if (!wire_ports_has(ports, d->dst_port))
+		return WIRE_DROP_OTHER_PORT;
+	/* IPv4 may leave the checksum out (0); IPv6 may not. */
+	if (checks & WIRE_CHECK_UDP_CHECKSUM) {
+		uint16_t stored = be16(udp + 6);
+
+		if ((stored != 0 || v6) &&
+		    !udp_checksum_ok(pseudo + udp_len + IPPROTO_UDP_, udp, udp_len))
+			return WIRE_DROP_BAD_UDP_CHECKSUM;
+	}
+	d->payload = udp + 8;
+	d->payload_len = (uint16_t)(udp_len - 8);
+	return WIRE_DELIVERED;
+}
+
+static enum wire_verdict
+decode_ipv4(const uint8_t *ip, size_t avail, const struct wire_ports *ports,
+	    uint32_t checks, struct wire_datagram *d)
+{
+	size_t header_len, total_len;
+
+	if (avail < 20)
+		return WIRE_DROP_TRUNCATED;
+	header_len = (size_t)(ip[0] & 0x0f) * 4;
+	total_len = be16(ip + 2);
+	if (ip[0] >> 4 != 4 || header_len < 20 || total_len < header_len)
+		return WIRE_DROP_BAD_IP_HEADER;
+	if (total_len > avail || header_len > avail)
+		return WIRE_DROP_TRUNCATED;
+	if ((checks & WIRE_CHECK_IP_CHECKSUM) &&
+	    fold(sum16(ip, header_len, 0)) != 0xffff)
+		return WIRE_DROP_BAD_IP_CHECKSUM;
+	/* More-fragments flag or a fragment offset. */
+	if (be16(ip + 6) & 0x3fff)
+		return WIRE_DROP_FRAGMENT;
+	if (ip[9] != IPPROTO_UDP_)
+		return WIRE_DROP_NOT_UDP;
+	d->family = 4;
+	memset(d->src_addr, 0, sizeof(d->src_addr));
+	memcpy(d->src_addr, ip + 12, 4);
+	return decode_udp(ip + header_len, total_len - header_len,
+			  sum16(ip + 12, 8, 0), false, ports, checks, d);
+}
+
+static bool
+ipv6_extension(uint8_t next)
+{
+	/* Hop-by-hop, routing, destination options, AH, ESP, mobility,
+	 * HIP, shim6: anything that is not the upper layer directly. */
+	return next == 0 || next == 43 || next == 60 || next == 51 ||
+		next == 50 || next == 135 || next == 139 || next == 140;
+}
+
+static enum wire_verdict
+decode_ipv6(const uint8_t *ip, size_t avail, const struct wire_ports *ports,
+	    uint32_t checks, struct wire_datagram *d)
+{
+	size_t payload_len;
+	uint8_t next;
+
+	if (avail < 40)
+		return WIRE_DROP_TRUNCATED;
+	if (ip[0] >> 4 != 6)
+		return WIRE_DROP_BAD_IP_HEADER;
+	payload_len = be16(ip + 4);
+	if (40 + payload_len > avail)
+		return WIRE_DROP_TRUNCATED;
+	next = ip[6];
+	if (next == IPV6_NEXT_FRAGMENT)
+		return WIRE_DROP_FRAGMENT;
+	if (ipv6_extension(next))
+		return WIRE_DROP_IPV6_EXTENSION;
+	if (next != IPPROTO_UDP_)
+		return WIRE_DROP_NOT_UDP;
+	d->family = 6;
+	memcpy(d->src_addr, ip + 8, 16);
+	return decode_udp(ip + 40, payload_len, sum16(ip + 8, 32, 0), true,
+			  ports, checks, d);
+}
+
+enum wire_verdict
+wire_decode(const uint8_t *frame, size_t len, const struct wire_ports *ports,
+	    uint32_t checks, struct wire_datagram *d)
+{
+	size_t off = 12;
+	uint16_t type;
+
+	if (len < 14)
+		return WIRE_DROP_TRUNCATED;
+	type = be16(frame + off);
+	for (int tags = 0; type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ;
+	     tags++) {
+		if (tags == 2)
+			return WIRE_DROP_NOT_IP;
+		if (len < off + 6)
+			return WIRE_DROP_TRUNCATED;
+		off += 4;
+		type = be16(frame + off);
+	}
+	off += 2;
+	if (type == ETHERTYPE_IPV4)
+		return decode_ipv4(frame + off, len - off, ports, checks, d);
+	if (type == ETHERTYPE_IPV6)
+		return decode_ipv6(frame + off, len - off, ports, checks, d);
+	return WIRE_DROP_NOT_IP;
+}
+
+int
+wire_next_frame(const uint8_t **pos, const uint8_t *end,
+		struct wire_frame *f)
+{
+	const uint8_t *p = *pos;
+	size_t left = (size_t)(end - p);
+
+	if (left == 0)
+		return 0;
+	if (left < WIRE_FRAME_HEADER_LEN || !wire_is_framed(p, left) ||
+	    p[4] != WIRE_FRAME_VERSION || p[5] > WIRE_DIRECTION_EXIT)
+		return -EBADMSG;
+	f->mrz_len = be16(p + 6);
+	if (f->mrz_len == 0 || f->mrz_len > WIRE_FRAME_MRZ_MAX ||
+	    f->mrz_len > left - WIRE_FRAME_HEADER_LEN)
+		return -EBADMSG;
+	f->direction = p[5];
+	f->checkpoint = be32(p + 8);
+	f->scanner = be32(p + 12);
+	f->sequence = be32(p + 16);
+	f->time_ms = (uint64_t)be32(p + 20) << 32 | be32(p + 24);
+	f->mrz = p + WIRE_FRAME_HEADER_LEN;
+	*pos = f->mrz + f->mrz_len;
+	return 1;
+}
+
+#define STX 0x02
+#define ETX 0x03
+
+int
+wire_next_line(const uint8_t **pos, const uint8_t *end, const uint8_t **line)
+{
+	const uint8_t *p = *pos, *start;
+	int n;
+
+	/* STX/ETX wrap records; they carry nothing for the lines. */
+	while (p < end && (*p == STX || *p == ETX))
+		p++;
+	if (p == end) {
+		*pos = p;
+		return -1;
+	}
+	start = p;
+	while (p < end && *p != '\r' && *p != '\n' && *p != STX && *p != ETX)
+		p++;
+	*line = start;
+	n = (int)(p - start);
+	if (p < end && *p == '\r') {
+		p++;
+		if (p < end && *p == '\n')
+			p++;
+	} else if (p < end && *p == '\n') {
+		p++;
+	}
+	*pos = p;
+	return n;
+}
