@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg.h"
+
+/* Reads a decimal age 0-255 at *p; advances *p. */
+static bool
+read_age(const char **p, unsigned int *age)
+{
+	unsigned int v = 0;
+	const char *s = *p;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	while (*s >= '0' && *s <= '9') {
+		v = v * 10 + (unsigned int)(*s++ - '0');
+		if (v > 255)
+			return false;
+	}
+	*age = v;
+	*p = s;
+	return true;
+}
+
+int
+agg_bands_parse(const char *spec, struct agg_bands *b)
+{
+	const char *p = spec;
+	unsigned int next = 0;
+
+	memset(b, 0, sizeof(*b));
+	for (;;) {
+		const char *start = p;
+		unsigned int lo, hi = 0;
+		size_t len;
+
+		if (b->count == AGG_BANDS_MAX || !read_age(&p, &lo) || lo != next)
+			return -EINVAL;
+		if (*p == '+') {
+			p++;
+			if (*p != '\0')
+				return -EINVAL;	/* the open band is last */
+		} else {
+			if (*p++ != '-' || !read_age(&p, &hi) || hi < lo ||
+			    (*p != ',' && *p != '\0'))
+				return -EINVAL;
+		}
+		len = (size_t)(p - start);
+		if (len >= AGG_BAND_NAME_MAX)
+			return -EINVAL;
+		memcpy(b->name[b->count], start, len);
+		b->lower[b->count++] = (uint8_t)lo;
+		if (*p == '\0')
+			return p[-1] == '+' ? 0 : -EINVAL;
+		next = hi + 1;
+		p++;	/* the comma */
+	}
+}
+
+unsigned int
+agg_band_of(const struct agg_bands *b, unsigned int age)
+{
+	unsigned int i = b->count - 1;
+
+	while (i > 0 && age < b->lower[i])
+		i--;
+	return i;
+}
+
+/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm). */
+static void
+civil_from_days(int64_t z, int *y, unsigned int *m, unsigned int *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned int doe = (unsigned int)(z - era * 146097);
+	unsigned int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned int mp = (5 * doy + 2) / 153;
+
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int)((int64_t)yoe + era * 400 + (*m <= 2));
+}
+
+static int
+two_digits(const char *p)
+{
+	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+		return -1;
+	return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+int
+agg_age(const char birth[6], int64_t event_ms)
+{
+	int yy = two_digits(birth), mm = two_digits(birth + 2);
+	int dd = two_digits(birth + 4), year, age;
+	unsigned int month, day;
+
+	if (yy < 0 || mm < 0 || dd < 0)
+		return -1;
+	civil_from_days(event_ms / 86400000 - (event_ms % 86400000 < 0),
+			&year, &month, &day);
+	/* The century is not printed: the latest that is not in the future. */
+	yy += 2000 + yy > year ? 1900 : 2000;	/* 20YY, or 19YY if future */
+	age = year - yy;
+	if ((int)month < mm || ((int)month == mm && (int)day < dd))
+		age--;
+	return age < 0 ? 0 : age;
+}
+
+void
+agg_format_hour(uint32_t hour, char out[11])
+{
+	int y;
+	unsigned int m, d;
+
+	civil_from_days(hour / 24, &y, &m, &d);
+	snprintf(out, 11, "%04d%02u%02u%02u", y % 10000, m % 100, d % 100,
+		 hour % 24);
+}
+
+void
+agg_format_day(uint32_t hour, char out[9])
+{
+	int y;
+	unsigned int m, d;
+
+	civil_from_days(hour / 24, &y, &m, &d);
+	snprintf(out, 9, "%04d%02u%02u", y % 10000, m % 100, d % 100);
+}
+
+/*
+ * Profile bits: nationality 3 x 5 bits (0 = none, 1-26 = A-Z), sex 2,
+ * band 4, document letter 5: 26 bits, below the DUP/INVALID marks.
+ */
+#define NAT_SHIFT 0
+#define SEX_SHIFT 15
+#define BAND_SHIFT 17
+#define DOC_SHIFT 21
+
+static const char sex_letters[3] = { 'M', 'F', 'X' };
+
+uint32_t
+agg_profile(const char *nationality, char sex, unsigned int band, char doc)
+{
+	uint32_t p = 0;
+
+	for (int i = 0; i < 3 && nationality[i] != '\0'; i++)
+		p |= (uint32_t)(nationality[i] - 'A' + 1) << (NAT_SHIFT + 5 * i);
+	p |= (uint32_t)(sex == 'M' ? 0 : sex == 'F' ? 1 : 2) << SEX_SHIFT;
+	p |= (uint32_t)(band & 0xf) << BAND_SHIFT;
+	p |= (uint32_t)(doc - 'A' + 1) << DOC_SHIFT;
+	return p;
+}
+
+unsigned int
+agg_profile_fields(uint32_t profile, const struct agg_bands *bands,
+		   char fields[AGG_PROFILE_FIELDS][AGG_FIELD_MAX])
+{
+	char nat[4] = { 0 };
+	char sex = sex_letters[((profile >> SEX_SHIFT) & 3) % 3];
+	unsigned int band = (profile >> BAND_SHIFT) & 0xf;
+	char doc = (char)('A' - 1 + ((profile >> DOC_SHIFT) & 0x1f));
+	const char *band_name;
+
+	if (profile == AGG_PROFILE_DUP || profile == AGG_PROFILE_INVALID) {
+		strcpy(fields[0], profile == AGG_PROFILE_DUP ? "dup" : "invalid");
+		return 1;
+	}
+	for (int i = 0; i < 3; i++) {
+		uint32_t c = (profile >> (NAT_SHIFT + 5 * i)) & 0x1f;
+
+		if (c == 0)
+			break;
+		nat[i] = (char)('A' - 1 + c);
+	}
+	band_name = band < bands->count ? bands->name[band] : "unknown";
+	strcpy(fields[0], "total");
+	snprintf(fields[1], AGG_FIELD_MAX, "nat:%s", nat);
+	snprintf(fields[2], AGG_FIELD_MAX, "sex:%c", sex);
+	snprintf(fields[3], AGG_FIELD_MAX, "age:%s", band_name);
+	snprintf(fields[4], AGG_FIELD_MAX, "doc:%c", doc);
+	snprintf(fields[5], AGG_FIELD_MAX, "x:%s:%c:%s", nat, sex, band_name);
+	return AGG_PROFILE_FIELDS;
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+#ifndef AGG_H
+#define AGG_H
+
+/**
+ * @file
+ * Aggregation: what a counted record contributes to the counter hashes
+ * of docs/redis.md, without DPDK.
+ *
+ * A record is reduced on the data path to a profile: a 32-bit value
+ * holding nationality, sex, age band and document letter (or the mark
+ * of a duplicate or an invalid record). Workers count profiles per
+ * bucket; the control side expands each (profile, n) into the fields
+ * total, nat:, sex:, age:, doc: and x:. Because every field of a
+ * crossing comes from the same expansion, the invariants of redis.md
+ * (total equals the sum of each family of fields) hold by construction.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** At most this many age bands (plus "unknown"). */
+#define AGG_BANDS_MAX 15
+/** Longest band name, e.g. "100-120" or "65+". */
+#define AGG_BAND_NAME_MAX 8
+
+/** Age bands: contiguous from 0, the last one open ("65+"). */
+struct agg_bands {
+	unsigned int count;
+	uint8_t lower[AGG_BANDS_MAX];		/**< first age of each band */
+	char name[AGG_BANDS_MAX][AGG_BAND_NAME_MAX];
+};
+
+/** The default bands of the configuration. */
+#define AGG_BANDS_DEFAULT "0-17,18-27,28-35,36-49,50-64,65+"
+
+/**
+ * Parse a band list such as "0-17,18-27,65+".
+ *
+ * @return
+ *   0, or -EINVAL when the list does not start at 0, has a gap or an
+ *   overlap, is not ascending, does not end with an open band "N+",
+ *   or has more than AGG_BANDS_MAX bands.
+ */
+int agg_bands_parse(const char *spec, struct agg_bands *bands);
+
+/** Band index of an age (>= 0). */
+unsigned int agg_band_of(const struct agg_bands *bands, unsigned int age);
+
+/**
+ * Age in whole years at the event time.
+ *
+ * @param birth
+ *   YYMMDD as printed in the MRZ. A two-digit year YY is 20YY unless
+ *   that is after the event's year, then 19YY.
+ * @param event_ms
+ *   Event time, milliseconds since 1970-01-01 UTC.
+ * @return
+ *   The age, or -1 when any part of the birth date is unknown ('<').
+ */
+int agg_age(const char birth[6], int64_t event_ms);
+
+/** Hours since 1970-01-01T00 UTC: the bucket of an event. */
+static inline uint32_t
+agg_hour_of(int64_t event_ms)
+{
+	return (uint32_t)(event_ms / 3600000);
+}
+
+/** Writes YYYYMMDDHH (UTC) of an hour bucket; out holds 11 bytes. */
+void agg_format_hour(uint32_t hour, char out[11]);
+
+/** Writes YYYYMMDD (UTC) of an hour bucket's day; out holds 9 bytes. */
+void agg_format_day(uint32_t hour, char out[9]);
+
+/* Profiles. */
+#define AGG_PROFILE_DUP		UINT32_C(0xfffffffe)	/**< a re-scan */
+#define AGG_PROFILE_INVALID	UINT32_C(0xffffffff)	/**< failed MRZ validation */
+/** Band value of a profile whose age is unknown. */
+#define AGG_BAND_UNKNOWN	15
+
+/**
+ * Profile of a crossing.
+ *
+ * @param nationality
+ *   The nationality code, fillers removed: 1 to 3 letters A-Z.
+ * @param sex
+ *   'M', 'F', 'X' or '<' ('<' counts as X).
+ * @param band
+ *   Band index, or AGG_BAND_UNKNOWN.
+ * @param doc
+ *   First letter of the document code, A-Z.
+ */
+uint32_t agg_profile(const char *nationality, char sex, unsigned int band,
+		     char doc);
+
+/** Longest field name: "x:" + 3 + ":" + 1 + ":" + band. */
+#define AGG_FIELD_MAX 24
+/** Fields a crossing adds to: total, nat, sex, age, doc, x. */
+#define AGG_PROFILE_FIELDS 6
+
+/**
+ * The field names a profile adds its count to, as in docs/redis.md.
+ *
+ * @param fields
+ *   Receives up to AGG_PROFILE_FIELDS names.
+ * @return
+ *   The number of names: 6 for a crossing, 1 for DUP or INVALID.
+ */
+unsigned int agg_profile_fields(uint32_t profile,
+				const struct agg_bands *bands,
+				char fields[AGG_PROFILE_FIELDS][AGG_FIELD_MAX]);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AGG_H */
