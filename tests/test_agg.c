@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "agg.h"
 
 /* 2022-09-27T14:30:00Z in ms. */
@@ -140,8 +141,6 @@ main(void)
 {
 	Suite *s = suite_create("agg");
 	TCase *tc = tcase_create("agg");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, default_bands);
 	tcase_add_test(tc, bad_bands);
@@ -149,9 +148,5 @@ main(void)
 	tcase_add_test(tc, utc_buckets);
 	tcase_add_test(tc, profile_fields);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }

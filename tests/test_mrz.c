@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "mrz.h"
 
 static const char *const td1_specimen =
@@ -741,11 +742,5 @@ mrz_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(mrz_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(mrz_suite());
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "wire.h"
 
 static struct wire_ports ports;
@@ -448,8 +449,6 @@ main(void)
 {
 	Suite *s = suite_create("wire");
 	TCase *tc = tcase_create("decode");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, udp_variants_delivered);
@@ -466,9 +465,5 @@ main(void)
 	tcase_add_test(tc, raw_lines);
 	suite_add_tcase(s, tc);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }

@@ -162,6 +162,14 @@ weighted_sum(const char *p, size_t n, unsigned int *phase)
 	return sum;
 }
 
+char
+mrz_check_digit(const char *p, size_t n)
+{
+	unsigned int phase = 0;
+
+	return (char)('0' + weighted_sum(p, n, &phase) % 10);
+}
+
 /* A check digit position holds a digit equal to the sum mod 10. */
 static bool
 check_digit_ok(const char *p, size_t n, char digit)

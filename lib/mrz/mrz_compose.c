@@ -10,20 +10,6 @@
 #include "mrz.h"
 #include "mrz_internal.h"
 
-char
-mrz_check_digit(const char *p, size_t n)
-{
-	static const unsigned int weights[3] = { 7, 3, 1 };
-	unsigned int sum = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		int v = mrz_char_value((unsigned char)p[i]);
-
-		sum += (unsigned int)(v < 0 ? 0 : v) * weights[i % 3];
-	}
-	return (char)('0' + sum % 10);
-}
-
 /* Copies text into a field, anything but A-Z and 0-9 becoming '<'. */
 static size_t
 put(char *field, size_t room, const char *text)
