@@ -209,6 +209,24 @@ mrz_split_lines(const char *buf, size_t len, struct mrz_lines *lines)
 }
 
 /*
+ * The format of a record of a valid shape: TD1 by its three lines, the
+ * others by their first letter.
+ */
+static inline enum mrz_format
+format_of(size_t line_count, size_t line_len, char first)
+{
+	if (line_count == 3)
+		return MRZ_FORMAT_TD1;
+	if (first == 'V')
+		return line_len == 44 ? MRZ_FORMAT_MRVA : MRZ_FORMAT_MRVB;
+	if (line_len == 44 && first == 'P')
+		return MRZ_FORMAT_TD3;
+	if (line_len == 36 && (first == 'A' || first == 'C' || first == 'I'))
+		return MRZ_FORMAT_TD2;
+	return MRZ_FORMAT_UNKNOWN;
+}
+
+/*
  * Decides the format from the shape of the lines and the first
  * character. Concatenated lines (no separator) are cut at the line
  * length their total implies.
@@ -239,16 +257,7 @@ detect_format(struct mrz_lines *l, enum mrz_format *format)
 	    !(l->count == 2 && (line_len == 36 || line_len == 44)))
 		return MRZ_ERR_LINE_LENGTH;
 
-	char first = l->line[0][0];
-
-	if (l->count == 3)
-		*format = MRZ_FORMAT_TD1;
-	else if (first == 'V')
-		*format = line_len == 44 ? MRZ_FORMAT_MRVA : MRZ_FORMAT_MRVB;
-	else if (line_len == 44 && first == 'P')
-		*format = MRZ_FORMAT_TD3;
-	else if (line_len == 36 && (first == 'A' || first == 'C' || first == 'I'))
-		*format = MRZ_FORMAT_TD2;
+	*format = format_of(l->count, line_len, l->line[0][0]);
 	return *format == MRZ_FORMAT_UNKNOWN ? MRZ_ERR_FORMAT_UNKNOWN : 0;
 }
 
@@ -338,13 +347,23 @@ day_of_month_ok(int yy, int mm, int dd)
 	return !(mm == 2 && dd == 29 && yy % 4 != 0);
 }
 
+/* A YYMMDD date known to be six digits that exists in the calendar. */
+static inline bool
+digits_date_ok(const char *p)
+{
+	return day_of_month_ok((p[0] - '0') * 10 + (p[1] - '0'),
+			       (p[2] - '0') * 10 + (p[3] - '0'),
+			       (p[4] - '0') * 10 + (p[5] - '0'));
+}
+
 /* A full YYMMDD date that exists in the calendar. */
 static inline bool
 date_ok(const char *p)
 {
-	int yy = two_digits(p), mm = two_digits(p + 2), dd = two_digits(p + 4);
-
-	return yy >= 0 && mm >= 0 && dd >= 0 && day_of_month_ok(yy, mm, dd);
+	for (int i = 0; i < 6; i++)
+		if (!is_digit(p[i]))
+			return false;
+	return digits_date_ok(p);
 }
 
 /* A birth date may have unknown parts: YYMM<<, YY<<<< or <<<<<<. */
@@ -695,17 +714,6 @@ sum_in_chunk(const struct mrz_layout *lay, enum fast_sum sum,
 	}
 }
 
-/* A date whose six characters the digit mask showed to be digits. */
-static inline bool
-digits_date_ok(const char *p)
-{
-	unsigned int yy = (unsigned int)(p[0] - '0') * 10 + (unsigned int)(p[1] - '0');
-	unsigned int mm = (unsigned int)(p[2] - '0') * 10 + (unsigned int)(p[3] - '0');
-	unsigned int dd = (unsigned int)(p[4] - '0') * 10 + (unsigned int)(p[5] - '0');
-
-	return day_of_month_ok((int)yy, (int)mm, (int)dd);
-}
-
 static struct fast_layout fast_layouts[MRZ_FORMAT_MRVB + 1];
 
 static void
@@ -799,18 +807,8 @@ fast_split(const char *buf, size_t len, struct mrz_lines *l,
 	if (pos != len)
 		return false;
 	l->count = count;
-	if (count == 3)
-		*format = MRZ_FORMAT_TD1;
-	else if (buf[0] == 'V')
-		*format = line_len == 44 ? MRZ_FORMAT_MRVA : MRZ_FORMAT_MRVB;
-	else if (line_len == 44 && buf[0] == 'P')
-		*format = MRZ_FORMAT_TD3;
-	else if (line_len == 36 && (buf[0] == 'A' || buf[0] == 'C' ||
-				    buf[0] == 'I'))
-		*format = MRZ_FORMAT_TD2;
-	else
-		return false;
-	return true;
+	*format = format_of(count, line_len, buf[0]);
+	return *format != MRZ_FORMAT_UNKNOWN;
 }
 
 /* Per line, one bit per character. */

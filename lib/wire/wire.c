@@ -114,7 +114,8 @@ decode_ipv4(const uint8_t *ip, size_t avail, const struct wire_ports *ports,
 	total_len = be16(ip + 2);
 	if (ip[0] >> 4 != 4 || header_len < 20 || total_len < header_len)
 		return WIRE_DROP_BAD_IP_HEADER;
-	if (total_len > avail || header_len > avail)
+	/* The header lies within the total length, checked above. */
+	if (total_len > avail)
 		return WIRE_DROP_TRUNCATED;
 	if ((checks & WIRE_CHECK_IP_CHECKSUM) &&
 	    fold(sum16(ip, header_len, 0)) != 0xffff)
