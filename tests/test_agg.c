@@ -9,6 +9,7 @@
 
 #include "check_run.h"
 #include "agg.h"
+#include "agg_table.h"
 
 /* 2022-09-27T14:30:00Z in ms. */
 #define SEP27_1430 INT64_C(1664289000000)
@@ -136,6 +137,119 @@ START_TEST(profile_fields)
 }
 END_TEST
 
+START_TEST(table_counts_and_grows)
+{
+	struct agg_table *t = agg_table_create(), *u = agg_table_create();
+	uint64_t bucket, n, sum_t = 0, sum_u = 0;
+	uint32_t profile, pos = 0, pairs = 0;
+
+	ck_assert_ptr_nonnull(t);
+	/* 100000 pairs force many doublings; pair i is added i % 7 + 1 times. */
+	for (uint32_t i = 0; i < 100000; i++)
+		for (uint32_t k = 0; k <= i % 7; k++)
+			ck_assert_int_eq(agg_table_add(t, agg_bucket(i % 3, 2, i), i, 1), 0);
+	ck_assert_uint_eq(agg_table_count(t), 100000);
+	while (agg_table_next(t, &pos, &bucket, &profile, &n)) {
+		ck_assert_uint_eq(n, profile % 7 + 1);
+		ck_assert_uint_eq(agg_bucket_hour(bucket), profile);
+		ck_assert_uint_eq(agg_bucket_checkpoint(bucket), profile % 3);
+		ck_assert_uint_eq(agg_bucket_direction(bucket), 2);
+		sum_t += n;
+		pairs++;
+	}
+	ck_assert_uint_eq(pairs, 100000);
+	/* Merged twice: the same pairs, each count doubled. */
+	ck_assert_int_eq(agg_table_merge(u, t), 0);
+	ck_assert_int_eq(agg_table_merge(u, t), 0);
+	ck_assert_uint_eq(agg_table_count(u), 100000);
+	pos = 0;
+	while (agg_table_next(u, &pos, &bucket, &profile, &n)) {
+		ck_assert_uint_eq(n, 2 * (profile % 7 + 1));
+		sum_u += n;
+	}
+	ck_assert_uint_eq(sum_u, 2 * sum_t);
+	agg_table_clear(t);
+	ck_assert_uint_eq(agg_table_count(t), 0);
+	pos = 0;
+	ck_assert_int_eq(agg_table_next(t, &pos, &bucket, &profile, &n), 0);
+	agg_table_free(t);
+	agg_table_free(u);
+}
+END_TEST
+
+START_TEST(bucket_fields)
+{
+	/* An unnamed id keeps all 32 bits; hours keep 29. */
+	uint64_t b = agg_bucket(AGG_CHECKPOINT_UNNAMED | UINT32_MAX, 1, 464000);
+
+	ck_assert_uint_eq(agg_bucket_checkpoint(b), AGG_CHECKPOINT_UNNAMED | UINT32_MAX);
+	ck_assert_uint_eq(agg_bucket_direction(b), 1);
+	ck_assert_uint_eq(agg_bucket_hour(b), 464000);
+}
+END_TEST
+
+START_TEST(expand_to_hashes)
+{
+	static const char *const cps[] = { "verkhny-lars" };
+	struct agg_bands bands;
+	struct agg_names names = { cps, 1, &bands };
+	struct agg_table *t = agg_table_create();
+	uint32_t hour = agg_hour_of(SEP27_1430), count;
+	uint32_t rus_m;
+	struct agg_increment *inc;
+	char *json = NULL;
+	size_t json_len = 0;
+	FILE *f;
+
+	ck_assert_int_eq(agg_bands_parse(AGG_BANDS_DEFAULT, &bands), 0);
+	rus_m = agg_profile("RUS", 'M', 1, 'P');
+	agg_table_add(t, agg_bucket(0, 2, hour), rus_m, 3);
+	agg_table_add(t, agg_bucket(0, 2, hour + 1), rus_m, 2);
+	agg_table_add(t, agg_bucket(0, 2, hour + 1), AGG_PROFILE_DUP, 1);
+	agg_table_add(t, agg_bucket(AGG_CHECKPOINT_UNNAMED | 5, 0, hour),
+		      AGG_PROFILE_INVALID, 4);
+	inc = agg_expand(t, &names, &count);
+	ck_assert_ptr_nonnull(inc);
+	/* cp-5: invalid on h, d, all. lars: 6 fields on 2 hours, the day
+	 * and all; dup on one hour, the day and all. */
+	ck_assert_uint_eq(count, 3 + 6 * 4 + 3);
+	for (uint32_t i = 1; i < count; i++) {
+		int c = strcmp(inc[i - 1].key, inc[i].key);
+
+		ck_assert(c < 0 || (c == 0 && strcmp(inc[i - 1].field, inc[i].field) < 0));
+	}
+	f = open_memstream(&json, &json_len);
+	agg_write_json(f, inc, count);
+	fclose(f);
+	ck_assert_str_eq(json,
+		"{\"crossings:cp-5:unknown:all\":{\"invalid\":4},"
+		"\"crossings:cp-5:unknown:d:20220927\":{\"invalid\":4},"
+		"\"crossings:cp-5:unknown:h:2022092714\":{\"invalid\":4},"
+		"\"crossings:verkhny-lars:exit:all\":{\"age:18-27\":5,\"doc:P\":5,"
+		"\"dup\":1,\"nat:RUS\":5,\"sex:M\":5,\"total\":5,\"x:RUS:M:18-27\":5},"
+		"\"crossings:verkhny-lars:exit:d:20220927\":{\"age:18-27\":5,\"doc:P\":5,"
+		"\"dup\":1,\"nat:RUS\":5,\"sex:M\":5,\"total\":5,\"x:RUS:M:18-27\":5},"
+		"\"crossings:verkhny-lars:exit:h:2022092714\":{\"age:18-27\":3,\"doc:P\":3,"
+		"\"nat:RUS\":3,\"sex:M\":3,\"total\":3,\"x:RUS:M:18-27\":3},"
+		"\"crossings:verkhny-lars:exit:h:2022092715\":{\"age:18-27\":2,\"doc:P\":2,"
+		"\"dup\":1,\"nat:RUS\":2,\"sex:M\":2,\"total\":2,\"x:RUS:M:18-27\":2},"
+		"\"crossings:checkpoints\":[\"cp-5\",\"verkhny-lars\"]}\n");
+	free(json);
+	free(inc);
+	agg_table_clear(t);
+	inc = agg_expand(t, &names, &count);
+	ck_assert_ptr_nonnull(inc);
+	ck_assert_uint_eq(count, 0);
+	f = open_memstream(&json, &json_len);
+	agg_write_json(f, inc, count);
+	fclose(f);
+	ck_assert_str_eq(json, "{\"crossings:checkpoints\":[]}\n");
+	free(json);
+	free(inc);
+	agg_table_free(t);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -147,6 +261,9 @@ main(void)
 	tcase_add_test(tc, age_at_event);
 	tcase_add_test(tc, utc_buckets);
 	tcase_add_test(tc, profile_fields);
+	tcase_add_test(tc, table_counts_and_grows);
+	tcase_add_test(tc, bucket_fields);
+	tcase_add_test(tc, expand_to_hashes);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
