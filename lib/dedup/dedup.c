@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+#include <stdlib.h>
+
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_malloc.h>
+
+#include "dedup.h"
+
+/* A FIFO slot. A key counted again after its window moves to the tail;
+ * its old slot becomes a tombstone, skipped when it reaches the head. */
+struct slot {
+	uint64_t key;
+	int64_t time_ms;
+};
+#define TOMBSTONE INT64_MIN
+
+struct dedup_table {
+	struct rte_hash *hash;		/* key -> FIFO position */
+	int64_t window_ms;
+	uint64_t head, tail;		/* FIFO positions, tail - head <= capacity */
+	uint32_t capacity;
+	uint64_t entries;
+	uint64_t evictions;
+	uint64_t expired;
+	uint64_t bytes;
+	struct slot fifo[];
+};
+
+/* Keys are already keyed hashes: their low bits are the bucket hash. */
+static uint32_t
+key_hash(const void *key, uint32_t len, uint32_t init)
+{
+	(void)len;
+	(void)init;
+	return (uint32_t)*(const uint64_t *)key;
+}
+
+static size_t
+heap_bytes(int socket_id)
+{
+	struct rte_malloc_socket_stats s;
+
+	if (rte_malloc_get_socket_stats(socket_id, &s) != 0)
+		return 0;
+	return s.heap_allocsz_bytes;
+}
+
+struct dedup_table *
+dedup_create(const char *name, uint32_t capacity, int64_t window_ms,
+	     int socket_id)
+{
+	struct rte_hash_parameters p = {
+		.name = name,
+		.entries = capacity,
+		.key_len = sizeof(uint64_t),
+		.hash_func = key_hash,
+		.socket_id = socket_id,
+		/* The extendable table holds every key up to the capacity,
+		 * whatever the bucket collisions. */
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+	/* What the table costs is measured on the heap, not estimated. */
+	size_t before = heap_bytes(socket_id);
+	struct dedup_table *t;
+
+	if (capacity < 8 || window_ms <= 0) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	t = rte_zmalloc_socket(name, sizeof(*t) + capacity * sizeof(t->fifo[0]),
+			       RTE_CACHE_LINE_SIZE, socket_id);
+	if (t == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	t->hash = rte_hash_create(&p);
+	if (t->hash == NULL) {
+		rte_free(t);
+		return NULL;
+	}
+	t->capacity = capacity;
+	t->window_ms = window_ms;
+	t->bytes = heap_bytes(socket_id) - before;
+	return t;
+}
+
+void
+dedup_free(struct dedup_table *t)
+{
+	if (t == NULL)
+		return;
+	rte_hash_free(t->hash);
+	rte_free(t);
+}
+
+/* Drops the head of the FIFO; now tells an eviction from an expiry. */
+static void
+pop_head(struct dedup_table *t, int64_t now_ms)
+{
+	struct slot *s = &t->fifo[t->head % t->capacity];
+
+	t->head++;
+	if (s->time_ms == TOMBSTONE)
+		return;
+	rte_hash_del_key(t->hash, &s->key);
+	t->entries--;
+	if (now_ms - s->time_ms < t->window_ms)
+		t->evictions++;
+	else
+		t->expired++;
+}
+
+int
+dedup_seen(struct dedup_table *t, uint64_t key, int64_t time_ms)
+{
+	void *data;
+	struct slot *s;
+	uint64_t pos;
+
+	if (rte_hash_lookup_data(t->hash, &key, &data) >= 0) {
+		s = &t->fifo[(uintptr_t)data % t->capacity];
+		if (llabs(time_ms - s->time_ms) < t->window_ms)
+			return 1;
+		/* Counted again: the key moves to the tail. */
+		s->time_ms = TOMBSTONE;
+		t->entries--;
+	}
+	/* Keys past their window leave from the head, two at a time, so
+	 * the table holds about what the window holds. */
+	for (int i = 0; i < 2 && t->head != t->tail; i++) {
+		s = &t->fifo[t->head % t->capacity];
+		if (s->time_ms != TOMBSTONE && time_ms - s->time_ms < t->window_ms)
+			break;
+		pop_head(t, time_ms);
+	}
+	if (t->tail - t->head == t->capacity)
+		pop_head(t, time_ms);
+	pos = t->tail++;
+	s = &t->fifo[pos % t->capacity];
+	s->key = key;
+	s->time_ms = time_ms;
+	t->entries++;
+	/* Cannot fail: the table holds capacity keys and holds fewer. */
+	rte_hash_add_key_data(t->hash, &key, (void *)(uintptr_t)pos);
+	return 0;
+}
+
+void
+dedup_stats(const struct dedup_table *t, struct dedup_stats *stats)
+{
+	stats->entries = t->entries;
+	stats->capacity = t->capacity;
+	stats->evictions = t->evictions;
+	stats->expired = t->expired;
+	stats->bytes = t->bytes;
+}

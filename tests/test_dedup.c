@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/* lib/dedup: keyed hashes and the deduplication window (EAL). */
+
+#include <check.h>
+#include <errno.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include "check_run.h"
+#include "dedup.h"
+#include "dedup_key.h"
+#include "eal_init.h"
+
+#define MIN_MS INT64_C(60000)
+
+START_TEST(siphash_reference_vectors)
+{
+	/* The vectors of the SipHash paper: key 00..0f, message 00..(n-1). */
+	struct dedup_secret k = { UINT64_C(0x0706050403020100),
+				  UINT64_C(0x0f0e0d0c0b0a0908) };
+	uint8_t msg[64];
+
+	for (unsigned int i = 0; i < sizeof(msg); i++)
+		msg[i] = i;
+	ck_assert_uint_eq(dedup_siphash(&k, msg, 0), UINT64_C(0x726fdb47dd0e0e31));
+	ck_assert_uint_eq(dedup_siphash(&k, msg, 1), UINT64_C(0x74f839c593dc67fd));
+	ck_assert_uint_eq(dedup_siphash(&k, msg, 8), UINT64_C(0x93f5f5799a932462));
+	ck_assert_uint_eq(dedup_siphash(&k, msg, 15), UINT64_C(0xa129ca6149be45e5));
+	ck_assert_uint_eq(dedup_siphash(&k, msg, 63), UINT64_C(0x958a324ceb064572));
+}
+END_TEST
+
+static struct mrz_fields
+document(const char *number, const char *nationality, const char *birth)
+{
+	struct mrz_fields f;
+
+	memset(&f, 0, sizeof(f));
+	strcpy(f.issuing_state, "RUS");
+	strcpy(f.nationality, nationality);
+	strcpy(f.birth_date, birth);
+	strcpy(f.document_number, number);
+	f.document_number_len = strlen(number);
+	f.sex = 'M';
+	return f;
+}
+
+START_TEST(document_keys)
+{
+	struct dedup_secret s1, s2;
+	struct mrz_fields a = document("752123456", "RUS", "950615");
+	struct mrz_fields b = a;
+	uint64_t ka;
+
+	ck_assert_int_eq(dedup_secret_draw(&s1), 0);
+	ck_assert_int_eq(dedup_secret_draw(&s2), 0);
+	ka = dedup_document_key(&s1, &a, 17, 2);
+	/* Fields that are not part of the identity do not matter. */
+	b.sex = 'F';
+	strcpy(b.expiry_date, "300101");
+	ck_assert_uint_eq(dedup_document_key(&s1, &b, 17, 2), ka);
+	/* Every part of the identity and of the scope does. */
+	ck_assert_uint_ne(dedup_document_key(&s2, &a, 17, 2), ka);
+	ck_assert_uint_ne(dedup_document_key(&s1, &a, 18, 2), ka);
+	ck_assert_uint_ne(dedup_document_key(&s1, &a, 17, 1), ka);
+	b = document("752123457", "RUS", "950615");
+	ck_assert_uint_ne(dedup_document_key(&s1, &b, 17, 2), ka);
+	b = document("752123456", "KAZ", "950615");
+	ck_assert_uint_ne(dedup_document_key(&s1, &b, 17, 2), ka);
+	b = document("752123456", "RUS", "950616");
+	ck_assert_uint_ne(dedup_document_key(&s1, &b, 17, 2), ka);
+	b = a;
+	strcpy(b.issuing_state, "D");
+	ck_assert_uint_ne(dedup_document_key(&s1, &b, 17, 2), ka);
+	/* Number boundaries are part of the key. */
+	b = document("75212345", "RUS", "950615");
+	ck_assert_uint_ne(dedup_document_key(&s1, &b, 17, 2), ka);
+	ck_assert_uint_ne(dedup_frame_key(&s1, 17, 1, 5), dedup_frame_key(&s1, 17, 1, 6));
+	ck_assert_uint_ne(dedup_frame_key(&s1, 17, 1, 5), dedup_frame_key(&s1, 17, 2, 5));
+	ck_assert_uint_eq(dedup_frame_key(&s1, 17, 1, 5), dedup_frame_key(&s1, 17, 1, 5));
+}
+END_TEST
+
+START_TEST(window)
+{
+	struct dedup_table *t = dedup_create("window", 1024, 30 * MIN_MS, 0);
+	struct dedup_stats st;
+
+	ck_assert_ptr_nonnull(t);
+	ck_assert_int_eq(dedup_seen(t, 1, 0), 0);		/* counted */
+	ck_assert_int_eq(dedup_seen(t, 1, 10 * MIN_MS), 1);	/* re-scan */
+	/* The window runs from the counted scan, not the re-scans. */
+	ck_assert_int_eq(dedup_seen(t, 1, 29 * MIN_MS + 59999), 1);
+	ck_assert_int_eq(dedup_seen(t, 1, 30 * MIN_MS), 0);	/* counted again */
+	ck_assert_int_eq(dedup_seen(t, 1, 31 * MIN_MS), 1);
+	/* Out of order by less than the window: still a re-scan. */
+	ck_assert_int_eq(dedup_seen(t, 1, 10 * MIN_MS), 1);
+	ck_assert_int_eq(dedup_seen(t, 2, 31 * MIN_MS), 0);
+	dedup_stats(t, &st);
+	ck_assert_uint_eq(st.entries, 2);
+	ck_assert_uint_eq(st.capacity, 1024);
+	ck_assert_uint_eq(st.evictions, 0);
+	ck_assert_uint_gt(st.bytes, 1024 * 16);
+	dedup_free(t);
+}
+END_TEST
+
+START_TEST(capacity_and_eviction)
+{
+	struct dedup_table *t = dedup_create("evict", 1024, 30 * MIN_MS, 0);
+	struct dedup_stats st;
+
+	ck_assert_ptr_nonnull(t);
+	/* 1500 keys inside one window: the 476 oldest are evicted. */
+	for (uint64_t k = 1; k <= 1500; k++)
+		ck_assert_int_eq(dedup_seen(t, k * 0x9e3779b97f4a7c15, (int64_t)k), 0);
+	dedup_stats(t, &st);
+	ck_assert_uint_eq(st.entries, 1024);
+	ck_assert_uint_eq(st.evictions, 476);
+	ck_assert_uint_eq(st.expired, 0);
+	ck_assert_int_eq(dedup_seen(t, 1 * 0x9e3779b97f4a7c15, 1501), 0);	/* gone */
+	ck_assert_int_eq(dedup_seen(t, 1500 * 0x9e3779b97f4a7c15, 1502), 1);
+	/* Later keys push out those past their window as expired, not as
+	 * evictions. */
+	for (uint64_t k = 2000; k < 2100; k++)
+		dedup_seen(t, k * 0x9e3779b97f4a7c15, 60 * MIN_MS);
+	dedup_stats(t, &st);
+	ck_assert_uint_eq(st.evictions, 477);
+	ck_assert_uint_gt(st.expired, 0);
+	ck_assert_uint_le(st.entries, 1024);
+	dedup_free(t);
+}
+END_TEST
+
+/* A key counted again after its window moves to the FIFO's tail: it is
+ * not evicted before keys counted after its first window. */
+START_TEST(recounted_keys_move_to_the_tail)
+{
+	struct dedup_table *t = dedup_create("tail", 8, 10, 0);
+	struct dedup_stats st;
+
+	ck_assert_ptr_nonnull(t);
+	for (uint64_t k = 1; k <= 8; k++)
+		dedup_seen(t, k << 40, 100);
+	ck_assert_int_eq(dedup_seen(t, UINT64_C(1) << 40, 200), 0);
+	/* Keys 2..8 expire at the head; key 1 is still held. */
+	for (uint64_t k = 9; k <= 15; k++)
+		dedup_seen(t, k << 40, 205);
+	ck_assert_int_eq(dedup_seen(t, UINT64_C(1) << 40, 205), 1);
+	dedup_stats(t, &st);
+	ck_assert_uint_eq(st.evictions, 0);
+	ck_assert_uint_eq(st.entries, 8);
+	dedup_free(t);
+}
+END_TEST
+
+START_TEST(bad_parameters)
+{
+	ck_assert_ptr_null(dedup_create("bad1", 4, 1000, 0));
+	ck_assert_int_eq(rte_errno, EINVAL);
+	ck_assert_ptr_null(dedup_create("bad2", 1024, 0, 0));
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("dedup");
+	TCase *tc = tcase_create("dedup");
+
+	eal_init_for_test("test_dedup");
+	tcase_add_test(tc, siphash_reference_vectors);
+	tcase_add_test(tc, document_keys);
+	tcase_add_test(tc, window);
+	tcase_add_test(tc, capacity_and_eviction);
+	tcase_add_test(tc, recounted_keys_move_to_the_tail);
+	tcase_add_test(tc, bad_parameters);
+	suite_add_tcase(s, tc);
+	return check_run(s);
+}
