@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test suite (unit, eal, integration) with meson, then the
-# unit suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
+# unit and integration suites again under AddressSanitizer and
+# UndefinedBehaviorSanitizer.
 # Ends with one line "N passed, N failed" over every test case run;
 # exits non-zero when any failed.
 set -u
@@ -20,7 +21,7 @@ if [ ! -f build-asan/build.ninja ]; then
 fi
 ninja -C build-asan >/dev/null || status=1
 meson test -C build-asan --no-rebuild --print-errorlogs --verbose \
-	--suite unit --num-processes 1 || status=1
+	--suite unit --suite integration --num-processes 1 || status=1
 
 # Sum test cases: Check's summary lines, TAP lines of script tests, and
 # one per test that printed neither; a test whose process failed counts

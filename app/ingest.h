@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+#ifndef INGEST_H
+#define INGEST_H
+
+/*
+ * crossings-ingest: what the main lcore (control) and the worker lcores
+ * (data path) share. Data flows one way: RX queue -> decode -> parse ->
+ * the ring of the lcore that owns the record's key -> deduplicate ->
+ * count into that lcore's table -> the main lcore merges and outputs.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_log.h>
+#include <rte_ring.h>
+
+#include "agg_table.h"
+#include "conf.h"
+#include "dedup.h"
+#include "dedup_key.h"
+#include "mrz.h"
+#include "reasm.h"
+#include "registry.h"
+#include "wire.h"
+
+extern int ingest_logtype;
+#define INGEST_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_ ## level, ingest_logtype, "ingest: " fmt "\n", \
+		## __VA_ARGS__)
+
+/* Where each frame received ends: delivered to the parser (index 0,
+ * WIRE_DELIVERED), or dropped by the decoder (wire verdicts), or
+ * dropped here. Their sum is the number of frames received. */
+enum frame_counter {
+	FRAME_MALFORMED = WIRE_VERDICT_COUNT,	/* bad framed record */
+	FRAME_UNKNOWN_SOURCE,			/* raw text, no scanner */
+	FRAME_COUNTER_COUNT
+};
+
+/* Where each record ends. Their sum is the number of records. */
+enum record_counter {
+	RECORD_CROSSING,
+	RECORD_DUP,
+	RECORD_RETRANSMISSION,
+	RECORD_INCOMPLETE,
+	RECORD_INVALID,			/* split by reason in invalid_by */
+	RECORD_COUNTER_COUNT
+};
+
+/* Written by one worker only, read by the main lcore at any time. */
+struct ingest_counters {
+	uint64_t frames[FRAME_COUNTER_COUNT];
+	uint64_t records[RECORD_COUNTER_COUNT];
+	uint64_t invalid_by[MRZ_ERR_COUNT];	/* first error of the record */
+	uint64_t ring_full;		/* waits for space in an owner's ring */
+	uint64_t agg_nomem;		/* counts lost: table could not grow */
+} __rte_cache_aligned;
+
+/* A record on its way to the lcore that owns its key. */
+struct record_msg {
+	uint64_t doc_key;		/* valid records */
+	uint64_t frame_key;		/* framed records; 0 for raw */
+	uint64_t bucket;		/* agg_bucket() */
+	int64_t time_ms;		/* event time */
+	uint32_t profile;		/* agg_profile(), or AGG_PROFILE_INVALID */
+	uint32_t error;			/* lowest MRZ error bit when invalid */
+};
+
+/* An RX queue a worker polls. */
+struct rx_queue {
+	uint16_t port;
+	uint16_t queue;
+	uint32_t checks;		/* WIRE_CHECK_* done in software */
+	bool hw_checksum;		/* trust the mbuf's checksum flags */
+	bool timestamps;		/* dynfield timestamp in microseconds */
+};
+
+#define WORKERS_MAX 64
+#define WORKER_QUEUES_MAX 64
+#define OUTBOX_MAX 64
+
+struct worker;
+
+/* Shared, read-only once workers run (except the flags). */
+struct ingest {
+	struct conf conf;
+	struct registry *registry;
+	struct dedup_secret secret;
+	struct wire_ports ports;
+	int timestamp_offset;		/* mbuf dynfield, or -1 */
+	uint64_t timestamp_flag;
+	unsigned int worker_count;
+	struct worker *workers[WORKERS_MAX];
+	volatile bool stop_rx;		/* set by main: stop polling, drain */
+	volatile bool quit;		/* set by main: every producer is done */
+};
+
+struct worker {
+	unsigned int index;
+	unsigned int lcore;
+	struct ingest *ing;
+	unsigned int queue_count;
+	struct rx_queue queues[WORKER_QUEUES_MAX];
+	struct rte_ring *inbox;		/* records this worker owns */
+	struct dedup_table *dedup;	/* documents counted */
+	struct dedup_table *frames;	/* (checkpoint, scanner, sequence) seen */
+	struct reasm *reasm;
+	struct agg_table *agg;
+	int64_t latest_ms;		/* latest receive time seen */
+	volatile bool rx_done;		/* outbox flushed, no more records */
+	/* The datagram whose raw text reasm is joining. */
+	uint64_t raw_checkpoint;
+	uint8_t raw_direction;
+	struct ingest_counters c;
+	uint32_t outbox_count[WORKERS_MAX];
+	struct record_msg outbox[WORKERS_MAX][OUTBOX_MAX];
+	uint8_t linear[65536];		/* a chained mbuf made contiguous */
+};
+
+/* Bumps a counter that other lcores read: a plain add, no lock. */
+#define COUNT(w, field, n) \
+	__atomic_store_n(&(w)->c.field, (w)->c.field + (n), __ATOMIC_RELAXED)
+
+/* worker.c */
+struct worker *worker_create(struct ingest *ing, unsigned int index,
+			     unsigned int lcore);
+void worker_free(struct worker *w);
+int worker_main(void *arg);
+
+/* stats.c */
+void stats_sum(const struct ingest *ing, struct ingest_counters *sum);
+void stats_line(const struct ingest *ing, const char *what, double seconds,
+		uint64_t frames_before);
+int stats_telemetry_register(struct ingest *ing);
+uint64_t stats_frames(const struct ingest_counters *c);
+
+#endif /* INGEST_H */

@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * crossings-ingest: EAL, options and configuration, ports and queues,
+ * worker lcores, the control loop (stats, idle exit, signals) and the
+ * teardown, in the order of DPDK's l3fwd.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#include "ingest.h"
+
+RTE_LOG_REGISTER(ingest_logtype, user.crossings.ingest, INFO);
+
+#define EXIT_USAGE 2
+#define RX_DESC 1024
+#define MBUF_CACHE 256
+#define PORT_QUEUES_MAX 64
+
+struct options {
+	const char *config;
+	const char *redis;
+	bool no_redis;
+	double idle_exit_s;		/* 0: run until a signal */
+	double stats_interval_s;	/* 0: final stats only */
+	uint64_t dedup_prefill;
+};
+
+static volatile sig_atomic_t signalled;
+
+static void
+on_signal(int sig)
+{
+	signalled = sig;
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+"usage: crossings-ingest [EAL options] -- [options]\n"
+"  --config FILE          configuration (INI); built-in defaults without it\n"
+"  --redis HOST:PORT      Redis to publish to (or unix:PATH); overrides [redis]\n"
+"  --no-redis             do not publish; print the counts as JSON at exit\n"
+"  --idle-exit SECONDS    stop after this long without a packet\n"
+"  --stats-interval SECONDS  print a stats line this often (default 10, 0: at exit only)\n"
+"  --dedup-prefill N      benchmarks: fill the deduplication tables with N keys\n"
+"  --help\n");
+}
+
+static int
+bad_option(const char *opt, const char *what)
+{
+	fprintf(stderr, "crossings-ingest: %s: %s\n", opt, what);
+	return -EINVAL;
+}
+
+static int
+parse_seconds(const char *opt, const char *v, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(v, &end);
+	if (errno || end == v || *end != '\0' || !(*out >= 0) || *out > 1e9)
+		return bad_option(opt, "expected a number of seconds >= 0");
+	return 0;
+}
+
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	enum { CONFIG = 256, REDIS, NO_REDIS, IDLE, STATS, PREFILL, HELP };
+	static const struct option longs[] = {
+		{ "config", required_argument, NULL, CONFIG },
+		{ "redis", required_argument, NULL, REDIS },
+		{ "no-redis", no_argument, NULL, NO_REDIS },
+		{ "idle-exit", required_argument, NULL, IDLE },
+		{ "stats-interval", required_argument, NULL, STATS },
+		{ "dedup-prefill", required_argument, NULL, PREFILL },
+		{ "help", no_argument, NULL, HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt, rc = 0;
+	char *end;
+
+	o->stats_interval_s = 10;
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+		switch (opt) {
+		case CONFIG:
+			o->config = optarg;
+			break;
+		case REDIS:
+			o->redis = optarg;
+			break;
+		case NO_REDIS:
+			o->no_redis = true;
+			break;
+		case IDLE:
+			rc = parse_seconds("--idle-exit", optarg, &o->idle_exit_s);
+			break;
+		case STATS:
+			rc = parse_seconds("--stats-interval", optarg,
+					   &o->stats_interval_s);
+			break;
+		case PREFILL:
+			errno = 0;
+			o->dedup_prefill = strtoull(optarg, &end, 10);
+			if (errno || *end != '\0' || *optarg == '-')
+				rc = bad_option("--dedup-prefill", "expected a count");
+			break;
+		case HELP:
+			usage(stdout);
+			exit(0);
+		default:
+			return bad_option(argv[optind - 1],
+					  optopt ? "needs a value" : "unknown option");
+		}
+		if (rc)
+			return rc;
+	}
+	if (optind < argc)
+		return bad_option(argv[optind], "unexpected argument");
+	return 0;
+}
+
+/* --redis HOST:PORT or unix:PATH over the [redis] section. */
+static int
+apply_redis_option(struct conf *conf, const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	char *end;
+	unsigned long port;
+
+	if (strncmp(v, "unix:", 5) == 0) {
+		if (v[5] == '\0' || strlen(v + 5) >= sizeof(conf->redis.unix_path))
+			return bad_option("--redis", "expected unix:PATH");
+		strcpy(conf->redis.unix_path, v + 5);
+		return 0;
+	}
+	if (colon == NULL || colon == v ||
+	    (size_t)(colon - v) >= sizeof(conf->redis.host))
+		return bad_option("--redis", "expected HOST:PORT or unix:PATH");
+	port = strtoul(colon + 1, &end, 10);
+	if (*end != '\0' || port == 0 || port > 65535)
+		return bad_option("--redis", "expected a port 1..65535");
+	memcpy(conf->redis.host, v, colon - v);
+	conf->redis.host[colon - v] = '\0';
+	conf->redis.port = port;
+	conf->redis.unix_path[0] = '\0';
+	return 0;
+}
+
+/* The RX queues a port gets: one per worker where the port spreads
+ * traffic by RSS; otherwise each queue is its own input (a capture
+ * file of the pcap vdev, a qpair of af_packet) and all are used. */
+static uint16_t
+port_queue_count(const struct rte_eth_dev_info *info, unsigned int workers)
+{
+	uint16_t max = RTE_MIN(info->max_rx_queues, PORT_QUEUES_MAX);
+
+	if (info->flow_type_rss_offloads != 0)
+		return RTE_MIN(max, workers);
+	return max;
+}
+
+static int
+port_setup(struct ingest *ing, uint16_t port, uint16_t queues, uint16_t rxd,
+	   struct rte_mempool *pool, unsigned int *next_worker)
+{
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf pc = { 0 };
+	uint64_t offloads = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+	struct rx_queue q = { .port = port };
+	uint16_t txd = 0;
+	int rc;
+
+	rc = rte_eth_dev_info_get(port, &info);
+	if (rc)
+		return rc;
+	if (info.flow_type_rss_offloads && queues > 1) {
+		pc.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		pc.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) &
+			info.flow_type_rss_offloads;
+	}
+	/* Checksums the port checks are trusted; the others are done in
+	 * software by the decoder. */
+	pc.rxmode.offloads = info.rx_offload_capa & offloads;
+	q.hw_checksum = pc.rxmode.offloads != 0;
+	if (!(pc.rxmode.offloads & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM))
+		q.checks |= WIRE_CHECK_IP_CHECKSUM;
+	/* Only the pcap vdev is known to stamp capture time in µs. */
+	q.timestamps = ing->timestamp_offset >= 0 &&
+		strcmp(info.driver_name, "net_pcap") == 0;
+	rc = rte_eth_dev_configure(port, queues, 0, &pc);
+	if (rc)
+		return rc;
+	rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
+	if (rc)
+		return rc;
+	for (uint16_t i = 0; i < queues; i++) {
+		struct worker *w = ing->workers[*next_worker % ing->worker_count];
+
+		rc = rte_eth_rx_queue_setup(port, i, rxd,
+					    rte_eth_dev_socket_id(port), NULL, pool);
+		if (rc)
+			return rc;
+		if (w->queue_count == WORKER_QUEUES_MAX)
+			return -E2BIG;
+		q.queue = i;
+		w->queues[w->queue_count++] = q;
+		(*next_worker)++;
+	}
+	rte_eth_promiscuous_enable(port);
+	rc = rte_eth_dev_start(port);
+	if (rc)
+		return rc;
+	INGEST_LOG(INFO, "port %u (%s): %u RX queues x %u descriptors, RSS %s, "
+		   "checksums %s, time from %s", port, info.driver_name, queues,
+		   rxd, pc.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? "on" : "off",
+		   q.hw_checksum ? "by the port" : "in software",
+		   q.timestamps ? "capture timestamps" : "the host clock");
+	return 0;
+}
+
+/* Fills the document tables with random keys, as if a busy checkpoint
+ * had been running: the benchmark measures lookups in a full table. */
+static void
+prefill(struct ingest *ing, uint64_t n)
+{
+	struct dedup_secret s;
+	struct timespec now;
+
+	dedup_secret_draw(&s);
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t key = dedup_siphash(&s, &i, sizeof(i));
+		struct worker *w = ing->workers[(key >> 40) % ing->worker_count];
+
+		dedup_seen(w->dedup, key, (int64_t)now.tv_sec * 1000);
+	}
+}
+
+static double
+seconds_since(uint64_t tsc)
+{
+	return (double)(rte_rdtsc() - tsc) / rte_get_tsc_hz();
+}
+
+/* Runs until a signal, or until no frame came for idle_exit_s. */
+static void
+control_loop(struct ingest *ing, const struct options *o)
+{
+	uint64_t start = rte_rdtsc(), last_change = start, last_stats = start;
+	uint64_t frames_seen = 0, frames_at_stats = 0;
+
+	while (!signalled) {
+		struct ingest_counters c;
+		uint64_t frames;
+
+		usleep(10000);
+		stats_sum(ing, &c);
+		frames = stats_frames(&c);
+		if (frames != frames_seen) {
+			frames_seen = frames;
+			last_change = rte_rdtsc();
+		}
+		if (o->stats_interval_s > 0 &&
+		    seconds_since(last_stats) >= o->stats_interval_s) {
+			stats_line(ing, "stats", seconds_since(last_stats),
+				   frames_at_stats);
+			last_stats = rte_rdtsc();
+			frames_at_stats = frames;
+		}
+		if (o->idle_exit_s > 0 && seconds_since(last_change) >= o->idle_exit_s) {
+			INGEST_LOG(INFO, "idle for %.1f s: stopping", o->idle_exit_s);
+			break;
+		}
+	}
+	if (signalled)
+		INGEST_LOG(INFO, "signal %d: stopping", (int)signalled);
+}
+
+/* Workers stop receiving, send what they hold to its owners, and every
+ * owner counts everything sent before it stops. */
+static void
+stop_workers(struct ingest *ing)
+{
+	ing->stop_rx = true;
+	for (unsigned int i = 0; i < ing->worker_count; i++)
+		while (!__atomic_load_n(&ing->workers[i]->rx_done, __ATOMIC_ACQUIRE))
+			rte_pause();
+	__atomic_store_n(&ing->quit, true, __ATOMIC_RELEASE);
+	rte_eal_mp_wait_lcore();
+}
+
+static void
+port_summary(uint16_t port)
+{
+	struct rte_eth_stats s;
+
+	if (rte_eth_stats_get(port, &s) == 0)
+		INGEST_LOG(INFO, "port %u: ipackets %" PRIu64 " imissed %" PRIu64
+			   " ierrors %" PRIu64 " rx_nombuf %" PRIu64, port,
+			   s.ipackets, s.imissed, s.ierrors, s.rx_nombuf);
+}
+
+static int
+print_counts(const struct ingest *ing)
+{
+	const char **names = calloc(ing->conf.checkpoint_count + 1, sizeof(*names));
+	struct agg_table *all = agg_table_create();
+	struct agg_names an = {
+		.checkpoints = names,
+		.checkpoint_count = ing->conf.checkpoint_count,
+		.bands = &ing->conf.bands,
+	};
+	struct agg_increment *inc = NULL;
+	uint32_t count;
+	int rc = -ENOMEM;
+
+	if (names == NULL || all == NULL)
+		goto out;
+	for (unsigned int i = 0; i < ing->conf.checkpoint_count; i++)
+		names[i] = ing->conf.checkpoints[i].name;
+	for (unsigned int w = 0; w < ing->worker_count; w++)
+		if (agg_table_merge(all, ing->workers[w]->agg) != 0)
+			goto out;
+	inc = agg_expand(all, &an, &count);
+	if (inc == NULL)
+		goto out;
+	agg_write_json(stdout, inc, count);
+	rc = fflush(stdout) == 0 ? 0 : -EIO;
+out:
+	free(inc);
+	agg_table_free(all);
+	free(names);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct ingest ing;
+	struct options opts = { 0 };
+	struct rte_mempool *pool;
+	char err[512];
+	uint16_t port, port_count, queues[RTE_MAX_ETHPORTS];
+	unsigned int lcore, next_worker = 0, mbufs, index = 0;
+	int rc, status = 0;
+
+	/* Logs go to stderr: stdout carries the counts with --no-redis. */
+	rte_openlog_stream(stderr);
+	rc = rte_eal_init(argc, argv);
+	if (rc < 0) {
+		fprintf(stderr, "crossings-ingest: EAL: %s\n", rte_strerror(rte_errno));
+		return EXIT_USAGE;
+	}
+	argc -= rc;
+	argv += rc;
+	argv[0] = "crossings-ingest";
+	if (parse_options(argc, argv, &opts) != 0)
+		goto usage_error;
+
+	conf_defaults(&ing.conf);
+	if (opts.config != NULL &&
+	    conf_load(&ing.conf, opts.config, err, sizeof(err)) != 0) {
+		fprintf(stderr, "crossings-ingest: %s\n", err);
+		goto usage_error;
+	}
+	if (opts.redis != NULL && apply_redis_option(&ing.conf, opts.redis) != 0)
+		goto usage_error;
+	if (!opts.no_redis) {
+		fprintf(stderr, "crossings-ingest: publishing to Redis is not "
+			"built yet: run with --no-redis\n");
+		goto usage_error;
+	}
+	for (unsigned int i = 0; i < ing.conf.udp_port_count; i++)
+		wire_ports_add(&ing.ports, ing.conf.udp_ports[i]);
+
+	RTE_LCORE_FOREACH_WORKER(lcore)
+		if (ing.worker_count < WORKERS_MAX)
+			ing.worker_count++;
+	if (ing.worker_count == 0) {
+		bad_option("EAL -l", "needs a worker lcore besides the main one, "
+			   "e.g. -l 0,1");
+		goto usage_error;
+	}
+	port_count = rte_eth_dev_count_avail();
+	if (port_count == 0) {
+		bad_option("EAL", "no port: give one with --vdev or a PCI address");
+		goto usage_error;
+	}
+
+	/* Enough mbufs for every descriptor of every queue, plus each
+	 * lcore's cache and a burst in flight. */
+	mbufs = 0;
+	RTE_ETH_FOREACH_DEV(port) {
+		struct rte_eth_dev_info info;
+
+		if (rte_eth_dev_info_get(port, &info) != 0)
+			queues[port] = 0;
+		else
+			queues[port] = port_queue_count(&info, ing.worker_count);
+		mbufs += queues[port] * RX_DESC;
+	}
+	mbufs += (ing.worker_count + 1) * (MBUF_CACHE + 64) + 1024;
+	pool = rte_pktmbuf_pool_create("mbufs", mbufs, MBUF_CACHE, 0,
+				       RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+	if (pool == NULL) {
+		fprintf(stderr, "crossings-ingest: cannot allocate %u mbufs "
+			"(%u MiB): give the EAL more memory (-m, --socket-mem, "
+			"hugepages) or fewer queues\n", mbufs,
+			(unsigned int)((uint64_t)mbufs * (RTE_MBUF_DEFAULT_BUF_SIZE + 192) >> 20));
+		goto usage_error;
+	}
+	INGEST_LOG(INFO, "%u worker lcores, %u ports, mempool %u mbufs of %u B",
+		   ing.worker_count, port_count, mbufs, RTE_MBUF_DEFAULT_BUF_SIZE);
+
+	ing.timestamp_offset = -1;
+	if (rte_mbuf_dyn_rx_timestamp_register(&ing.timestamp_offset,
+					       &ing.timestamp_flag) != 0)
+		ing.timestamp_offset = -1;
+	if (dedup_secret_draw(&ing.secret) != 0) {
+		fprintf(stderr, "crossings-ingest: no random source for the "
+			"deduplication secret\n");
+		return EXIT_FAILURE;
+	}
+	ing.registry = registry_create(&ing.conf, rte_socket_id());
+	if (ing.registry == NULL) {
+		fprintf(stderr, "crossings-ingest: scanner registry: %s\n",
+			rte_strerror(rte_errno));
+		goto usage_error;
+	}
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (index == ing.worker_count)
+			break;
+		ing.workers[index] = worker_create(&ing, index, lcore);
+		if (ing.workers[index] == NULL) {
+			fprintf(stderr, "crossings-ingest: cannot allocate the "
+				"tables of worker %u ([dedup] capacity = %u): give "
+				"the EAL more memory (-m, --socket-mem, hugepages)\n",
+				index, ing.conf.capacity);
+			goto usage_error;
+		}
+		index++;
+	}
+	RTE_ETH_FOREACH_DEV(port) {
+		rc = port_setup(&ing, port, queues[port], RX_DESC, pool, &next_worker);
+		if (rc != 0) {
+			fprintf(stderr, "crossings-ingest: port %u: %s\n", port,
+				strerror(-rc));
+			goto usage_error;
+		}
+	}
+	prefill(&ing, opts.dedup_prefill);
+	if (stats_telemetry_register(&ing) != 0)
+		INGEST_LOG(WARNING, "telemetry command /crossings/stats not registered");
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	index = 0;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (index == ing.worker_count)
+			break;
+		rte_eal_remote_launch(worker_main, ing.workers[index++], lcore);
+	}
+
+	control_loop(&ing, &opts);
+
+	/* Teardown as l3fwd: workers, final stats, ports, pools, output. */
+	stop_workers(&ing);
+	stats_line(&ing, "final", 0, 0);
+	RTE_ETH_FOREACH_DEV(port) {
+		port_summary(port);
+		rte_eth_dev_stop(port);
+		rte_eth_dev_close(port);
+	}
+	rte_mempool_free(pool);
+	if (opts.no_redis && print_counts(&ing) != 0) {
+		fprintf(stderr, "crossings-ingest: cannot write the counts\n");
+		status = EXIT_FAILURE;
+	}
+	for (unsigned int i = 0; i < ing.worker_count; i++)
+		worker_free(ing.workers[i]);
+	registry_free(ing.registry);
+	conf_free(&ing.conf);
+	rte_eal_cleanup();
+	return status;
+
+usage_error:
+	conf_free(&ing.conf);
+	rte_eal_cleanup();
+	return EXIT_USAGE;
+}

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/* Counters: summed over workers for the stats line and telemetry. */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_telemetry.h>
+
+#include "ingest.h"
+
+static const char *const frame_names[FRAME_COUNTER_COUNT - WIRE_VERDICT_COUNT] = {
+	"malformed", "unknown_source",
+};
+
+static const char *const record_names[RECORD_COUNTER_COUNT] = {
+	"crossing", "dup", "retransmission", "incomplete", "invalid",
+};
+
+static const char *
+frame_name(unsigned int i)
+{
+	return i < WIRE_VERDICT_COUNT ? wire_verdict_name(i) :
+		frame_names[i - WIRE_VERDICT_COUNT];
+}
+
+void
+stats_sum(const struct ingest *ing, struct ingest_counters *sum)
+{
+	uint64_t *out = (uint64_t *)sum;
+
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned int w = 0; w < ing->worker_count; w++) {
+		const uint64_t *in = (const uint64_t *)&ing->workers[w]->c;
+
+		for (size_t i = 0; i < offsetof(struct ingest_counters, agg_nomem) /
+			     sizeof(uint64_t) + 1; i++)
+			out[i] += __atomic_load_n(&in[i], __ATOMIC_RELAXED);
+	}
+}
+
+uint64_t
+stats_frames(const struct ingest_counters *c)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < FRAME_COUNTER_COUNT; i++)
+		n += c->frames[i];
+	return n;
+}
+
+static uint64_t
+records(const struct ingest_counters *c)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < RECORD_COUNTER_COUNT; i++)
+		n += c->records[i];
+	return n;
+}
+
+static void
+dedup_sum(const struct ingest *ing, struct dedup_stats *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned int w = 0; w < ing->worker_count; w++) {
+		struct dedup_stats s;
+
+		dedup_stats(ing->workers[w]->dedup, &s);
+		sum->entries += s.entries;
+		sum->capacity += s.capacity;
+		sum->evictions += s.evictions;
+		sum->expired += s.expired;
+		sum->bytes += s.bytes;
+		/* Each document also costs its frame's entry: per-document
+		 * memory is that of both tables. */
+		dedup_stats(ing->workers[w]->frames, &s);
+		sum->bytes += s.bytes;
+	}
+}
+
+void
+stats_line(const struct ingest *ing, const char *what, double seconds,
+	   uint64_t frames_before)
+{
+	struct ingest_counters c;
+	struct dedup_stats d;
+	char drops[1024];
+	size_t used = 0;
+	uint64_t frames;
+
+	stats_sum(ing, &c);
+	dedup_sum(ing, &d);
+	frames = stats_frames(&c);
+	drops[0] = '\0';
+	for (unsigned int i = 1; i < FRAME_COUNTER_COUNT; i++)
+		if (c.frames[i] && used < sizeof(drops))
+			used += snprintf(drops + used, sizeof(drops) - used, " %s=%" PRIu64,
+					 frame_name(i), c.frames[i]);
+	INGEST_LOG(INFO, "%s: frames %" PRIu64 " (%.3f Mpps) delivered %" PRIu64
+		   " drops:%s records %" PRIu64 " crossing %" PRIu64 " dup %" PRIu64
+		   " retransmission %" PRIu64 " incomplete %" PRIu64 " invalid %" PRIu64
+		   " dedup %" PRIu64 "/%" PRIu64 " (%" PRIu64 " B/doc) evicted %" PRIu64
+		   "%s", what, frames,
+		   seconds > 0 ? (frames - frames_before) / seconds / 1e6 : 0.0,
+		   c.frames[WIRE_DELIVERED], used ? drops : " none", records(&c),
+		   c.records[RECORD_CROSSING], c.records[RECORD_DUP],
+		   c.records[RECORD_RETRANSMISSION], c.records[RECORD_INCOMPLETE],
+		   c.records[RECORD_INVALID], d.entries, d.capacity,
+		   d.capacity ? d.bytes / d.capacity : 0, d.evictions,
+		   c.agg_nomem ? " COUNTS LOST (out of memory)" : "");
+}
+
+static struct ingest *telemetry_ingest;
+
+static int
+telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *t)
+{
+	const struct ingest *ing = telemetry_ingest;
+	struct ingest_counters c;
+	struct dedup_stats d;
+	char name[64];
+
+	(void)cmd;
+	(void)params;
+	stats_sum(ing, &c);
+	dedup_sum(ing, &d);
+	rte_tel_data_start_dict(t);
+	rte_tel_data_add_dict_u64(t, "frames", stats_frames(&c));
+	for (unsigned int i = 0; i < FRAME_COUNTER_COUNT; i++) {
+		snprintf(name, sizeof(name), "frames_%s", frame_name(i));
+		rte_tel_data_add_dict_u64(t, name, c.frames[i]);
+	}
+	rte_tel_data_add_dict_u64(t, "records", records(&c));
+	for (unsigned int i = 0; i < RECORD_COUNTER_COUNT; i++) {
+		snprintf(name, sizeof(name), "records_%s", record_names[i]);
+		rte_tel_data_add_dict_u64(t, name, c.records[i]);
+	}
+	for (unsigned int i = 0; i < MRZ_ERR_COUNT; i++) {
+		if (c.invalid_by[i] == 0)
+			continue;
+		snprintf(name, sizeof(name), "invalid_%s", mrz_error_name(1u << i));
+		rte_tel_data_add_dict_u64(t, name, c.invalid_by[i]);
+	}
+	rte_tel_data_add_dict_u64(t, "ring_full", c.ring_full);
+	rte_tel_data_add_dict_u64(t, "counts_lost_nomem", c.agg_nomem);
+	rte_tel_data_add_dict_u64(t, "dedup_entries", d.entries);
+	rte_tel_data_add_dict_u64(t, "dedup_capacity", d.capacity);
+	rte_tel_data_add_dict_u64(t, "dedup_evictions", d.evictions);
+	rte_tel_data_add_dict_u64(t, "dedup_expired", d.expired);
+	rte_tel_data_add_dict_u64(t, "dedup_bytes_per_document",
+				  d.capacity ? d.bytes / d.capacity : 0);
+	return 0;
+}
+
+int
+stats_telemetry_register(struct ingest *ing)
+{
+	telemetry_ingest = ing;
+	return rte_telemetry_register_cmd("/crossings/stats", telemetry_stats,
+		"Frames and records by outcome, deduplication table. No parameters.");
+}

@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The data path. Each worker lcore polls its RX queues in bursts,
+ * decodes and parses every frame, and sends each record to the lcore
+ * that owns its key; it also owns a share of the keys itself, and
+ * counts the records sent to it. Workers never block, never log per
+ * packet and never touch Redis.
+ */
+
+#include <stdio.h>
+#include <time.h>
+
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_prefetch.h>
+
+#include "ingest.h"
+
+#define BURST 32
+#define INBOX_SIZE 16384
+/* Raw sources with a partial record held at once, per worker. */
+#define REASM_SOURCES 16384
+/* Every this many polling rounds, partial records time out. */
+#define EXPIRE_ROUNDS 1024
+/* Frames may carry any time up to the year 9999. */
+#define TIME_MS_MAX INT64_C(253402300799999)
+
+static void raw_record(void *arg, const uint8_t *text, size_t len,
+		       int64_t time_ms);
+
+struct worker *
+worker_create(struct ingest *ing, unsigned int index, unsigned int lcore)
+{
+	int socket = rte_lcore_to_socket_id(lcore);
+	uint32_t capacity = (ing->conf.capacity + ing->worker_count - 1) /
+			    ing->worker_count;
+	int64_t window_ms = (int64_t)ing->conf.window_s * 1000;
+	char name[RTE_RING_NAMESIZE];
+	struct worker *w;
+
+	w = rte_zmalloc_socket("worker", sizeof(*w), RTE_CACHE_LINE_SIZE, socket);
+	if (w == NULL)
+		return NULL;
+	w->index = index;
+	w->lcore = lcore;
+	w->ing = ing;
+	snprintf(name, sizeof(name), "inbox_%u", index);
+	w->inbox = rte_ring_create_elem(name, sizeof(struct record_msg),
+					INBOX_SIZE, socket, RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "documents_%u", index);
+	w->dedup = dedup_create(name, capacity, window_ms, socket);
+	snprintf(name, sizeof(name), "frames_%u", index);
+	w->frames = dedup_create(name, capacity, window_ms, socket);
+	w->reasm = reasm_create(REASM_SOURCES, 2000, raw_record, w);
+	w->agg = agg_table_create();
+	if (w->inbox == NULL || w->dedup == NULL || w->frames == NULL ||
+	    w->reasm == NULL || w->agg == NULL) {
+		worker_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void
+worker_free(struct worker *w)
+{
+	if (w == NULL)
+		return;
+	rte_ring_free(w->inbox);
+	dedup_free(w->dedup);
+	dedup_free(w->frames);
+	reasm_free(w->reasm);
+	agg_table_free(w->agg);
+	rte_free(w);
+}
+
+static void
+count_in_table(struct worker *w, uint64_t bucket, uint32_t profile)
+{
+	if (agg_table_add(w->agg, bucket, profile, 1) != 0)
+		COUNT(w, agg_nomem, 1);
+}
+
+/* A record whose key this worker owns: where it ends. */
+static void
+own_record(struct worker *w, const struct record_msg *m)
+{
+	if (m->frame_key != 0 && dedup_seen(w->frames, m->frame_key, m->time_ms)) {
+		COUNT(w, records[RECORD_RETRANSMISSION], 1);
+	} else if (m->profile == AGG_PROFILE_INVALID) {
+		COUNT(w, records[RECORD_INVALID], 1);
+		COUNT(w, invalid_by[__builtin_ctz(m->error)], 1);
+		count_in_table(w, m->bucket, AGG_PROFILE_INVALID);
+	} else if (dedup_seen(w->dedup, m->doc_key, m->time_ms)) {
+		COUNT(w, records[RECORD_DUP], 1);
+		count_in_table(w, m->bucket, AGG_PROFILE_DUP);
+	} else {
+		COUNT(w, records[RECORD_CROSSING], 1);
+		count_in_table(w, m->bucket, m->profile);
+	}
+}
+
+static void
+drain_inbox(struct worker *w)
+{
+	struct record_msg msgs[BURST];
+	unsigned int n;
+
+	do {
+		n = rte_ring_dequeue_burst_elem(w->inbox, msgs, sizeof(msgs[0]),
+						BURST, NULL);
+		for (unsigned int i = 0; i < n; i++)
+			own_record(w, &msgs[i]);
+	} while (n == BURST);
+}
+
+/* Sends what is staged for an owner; while its ring is full, counts
+ * what others sent here, so that two workers never wait on each other. */
+static void
+flush_outbox(struct worker *w, unsigned int owner)
+{
+	struct rte_ring *ring = w->ing->workers[owner]->inbox;
+	uint32_t n = w->outbox_count[owner], done = 0;
+
+	while (done < n) {
+		done += rte_ring_enqueue_burst_elem(ring, &w->outbox[owner][done],
+						    sizeof(struct record_msg),
+						    n - done, NULL);
+		if (done < n) {
+			COUNT(w, ring_full, 1);
+			drain_inbox(w);
+		}
+	}
+	w->outbox_count[owner] = 0;
+}
+
+static void
+flush_outboxes(struct worker *w)
+{
+	for (unsigned int o = 0; o < w->ing->worker_count; o++)
+		if (w->outbox_count[o] != 0)
+			flush_outbox(w, o);
+}
+
+/* Sends a record to the owner of its key: keys are keyed hashes, so
+ * their high bits spread owners evenly. */
+static void
+route(struct worker *w, uint64_t key, const struct record_msg *m)
+{
+	unsigned int owner = (key >> 40) % w->ing->worker_count;
+
+	if (owner == w->index) {
+		own_record(w, m);
+		return;
+	}
+	w->outbox[owner][w->outbox_count[owner]++] = *m;
+	if (w->outbox_count[owner] == OUTBOX_MAX)
+		flush_outbox(w, owner);
+}
+
+/* Parses a record and sends it on. frame_key is 0 for raw text. */
+static void
+record(struct worker *w, const uint8_t *text, size_t len, uint64_t checkpoint,
+       uint8_t direction, int64_t time_ms, uint64_t frame_key)
+{
+	const struct ingest *ing = w->ing;
+	struct record_msg m = {
+		.frame_key = frame_key,
+		.bucket = agg_bucket(checkpoint, direction, agg_hour_of(time_ms)),
+		.time_ms = time_ms,
+	};
+	struct mrz_fields f;
+	uint32_t err;
+	int age;
+
+	err = mrz_check((const char *)text, len, &f);
+	if (err != 0) {
+		m.profile = AGG_PROFILE_INVALID;
+		m.error = err & -err;
+		/* A raw record has no key: nothing to deduplicate. */
+		if (frame_key == 0)
+			own_record(w, &m);
+		else
+			route(w, frame_key, &m);
+		return;
+	}
+	age = agg_age(f.birth_date, time_ms);
+	m.profile = agg_profile(f.nationality, f.sex,
+				age < 0 ? AGG_BAND_UNKNOWN :
+				agg_band_of(&ing->conf.bands, age),
+				f.document_code[0]);
+	m.doc_key = dedup_document_key(&ing->secret, &f,
+			ing->conf.scope == CONF_SCOPE_DIRECTION ? UINT64_MAX : checkpoint,
+			direction);
+	route(w, m.doc_key, &m);
+}
+
+static void
+raw_record(void *arg, const uint8_t *text, size_t len, int64_t time_ms)
+{
+	struct worker *w = arg;
+
+	record(w, text, len, w->raw_checkpoint, w->raw_direction, time_ms, 0);
+}
+
+/* The bucket checkpoint of an id: its configured index, or the id. */
+static uint64_t
+checkpoint_of_id(const struct ingest *ing, uint32_t id)
+{
+	int cp = registry_checkpoint(ing->registry, id);
+
+	return cp >= 0 ? (uint64_t)cp : AGG_CHECKPOINT_UNNAMED | id;
+}
+
+static void
+framed_datagram(struct worker *w, const struct wire_datagram *d, int64_t rx_ms)
+{
+	const struct ingest *ing = w->ing;
+	const uint8_t *pos = d->payload, *end = d->payload + d->payload_len;
+	const struct conf_scanner *scanner = NULL;
+	bool looked_up = false;
+	struct wire_frame f;
+	int rc;
+
+	while ((rc = wire_next_frame(&pos, end, &f)) == 1) {
+		uint64_t checkpoint;
+		uint8_t direction = f.direction;
+		int64_t time_ms = f.time_ms ? (int64_t)f.time_ms : rx_ms;
+
+		if (f.time_ms > TIME_MS_MAX) {
+			rc = -EBADMSG;
+			break;
+		}
+		/* Checkpoint 0 and direction 0 come from the registry. */
+		if ((f.checkpoint == 0 || direction == 0) && !looked_up) {
+			int s = registry_scanner(ing->registry, d->family, d->src_addr);
+
+			scanner = s >= 0 ? &ing->conf.scanners[s] : NULL;
+			looked_up = true;
+		}
+		if (f.checkpoint == 0 && scanner != NULL)
+			checkpoint = scanner->checkpoint;
+		else
+			checkpoint = checkpoint_of_id(ing, f.checkpoint);
+		if (direction == 0 && scanner != NULL)
+			direction = scanner->direction;
+		record(w, f.mrz, f.mrz_len, checkpoint, direction, time_ms,
+		       dedup_frame_key(&ing->secret, f.checkpoint, f.scanner,
+				       f.sequence));
+	}
+	/* Records before a malformed frame stand; the frame is counted
+	 * once, as malformed. */
+	COUNT(w, frames[rc < 0 ? FRAME_MALFORMED : WIRE_DELIVERED], 1);
+}
+
+static void
+raw_datagram(struct worker *w, const struct wire_datagram *d, int64_t rx_ms)
+{
+	const struct ingest *ing = w->ing;
+	const struct conf_scanner *scanner;
+	struct reasm_source src = { .family = d->family, .port = d->src_port };
+	int s = registry_scanner(ing->registry, d->family, d->src_addr);
+
+	if (s < 0) {
+		COUNT(w, frames[FRAME_UNKNOWN_SOURCE], 1);
+		return;
+	}
+	scanner = &ing->conf.scanners[s];
+	w->raw_checkpoint = scanner->checkpoint;
+	w->raw_direction = scanner->direction;
+	memcpy(src.addr, d->src_addr, sizeof(src.addr));
+	COUNT(w, records[RECORD_INCOMPLETE],
+	      reasm_datagram(w->reasm, &src, rx_ms, d->payload, d->payload_len));
+	COUNT(w, frames[WIRE_DELIVERED], 1);
+}
+
+static void
+frame(struct worker *w, const struct rx_queue *q, struct rte_mbuf *m,
+      int64_t host_ms)
+{
+	const struct ingest *ing = w->ing;
+	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	enum wire_verdict v;
+	struct wire_datagram d;
+	int64_t rx_ms = host_ms;
+
+	if (m->nb_segs > 1) {
+		if (len > sizeof(w->linear))
+			len = sizeof(w->linear);
+		data = rte_pktmbuf_read(m, 0, len, w->linear);
+	}
+	if (q->timestamps && (m->ol_flags & ing->timestamp_flag))
+		rx_ms = *RTE_MBUF_DYNFIELD(m, ing->timestamp_offset,
+					   rte_mbuf_timestamp_t *) / 1000;
+	v = wire_decode(data, len, &ing->ports, q->checks, &d);
+	if (v == WIRE_DELIVERED && q->hw_checksum) {
+		if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) ==
+		    RTE_MBUF_F_RX_IP_CKSUM_BAD)
+			v = WIRE_DROP_BAD_IP_CHECKSUM;
+		else if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
+			 RTE_MBUF_F_RX_L4_CKSUM_BAD)
+			v = WIRE_DROP_BAD_UDP_CHECKSUM;
+	}
+	if (v != WIRE_DELIVERED) {
+		COUNT(w, frames[v], 1);
+		return;
+	}
+	if (rx_ms > w->latest_ms)
+		w->latest_ms = rx_ms;
+	if (wire_is_framed(d.payload, d.payload_len))
+		framed_datagram(w, &d, rx_ms);
+	else
+		raw_datagram(w, &d, rx_ms);
+}
+
+static int64_t
+host_clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct ingest *ing = w->ing;
+	struct rte_mbuf *pkts[BURST];
+	unsigned int rounds = 0;
+
+	while (!ing->stop_rx) {
+		int64_t host_ms = host_clock_ms();
+
+		for (unsigned int qi = 0; qi < w->queue_count; qi++) {
+			const struct rx_queue *q = &w->queues[qi];
+			uint16_t n = rte_eth_rx_burst(q->port, q->queue, pkts, BURST);
+
+			for (uint16_t i = 0; i < n; i++) {
+				if (i + 1 < n)
+					rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+				frame(w, q, pkts[i], host_ms);
+			}
+			rte_pktmbuf_free_bulk(pkts, n);
+		}
+		flush_outboxes(w);
+		drain_inbox(w);
+		if (++rounds % EXPIRE_ROUNDS == 0 && reasm_pending(w->reasm))
+			COUNT(w, records[RECORD_INCOMPLETE],
+			      reasm_expire(w->reasm, w->latest_ms));
+	}
+	/* Stopping: what was received is still counted, exactly once. */
+	flush_outboxes(w);
+	COUNT(w, records[RECORD_INCOMPLETE], reasm_expire(w->reasm, INT64_MAX));
+	__atomic_store_n(&w->rx_done, true, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&ing->quit, __ATOMIC_ACQUIRE))
+		drain_inbox(w);
+	drain_inbox(w);
+	return 0;
+}

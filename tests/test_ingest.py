@@ -1,0 +1,493 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""crossings-ingest on crafted captures (pcap vdev, --no-redis), compared
+with counts computed independently by ingest_lib.Model. Prints TAP.
+
+usage: test_ingest.py CROSSINGS_INGEST PCAP_WRITE
+"""
+
+import collections
+import os
+import random
+import struct
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ingest_lib import (CONFIG, Capture, Doc, Model, corrupt, diff, framed,  # noqa: E402
+                        ms, run_ingest, udp_frame)
+
+INGEST, PCAP_WRITE = sys.argv[1], sys.argv[2]
+TMP = tempfile.mkdtemp(prefix="crossings-ingest-test-")
+RESULTS = []
+
+T0 = ms(2022, 9, 27, 14, 0)
+NATS = ["RUS", "RUS", "RUS", "KAZ", "GEO", "D", "UTO", "FIN"]
+SEXES = ["M", "M", "F", "X", "<"]
+BIRTHS = ["040927", "040928", "950615", "740812", "601231", "550101", "99<<<<",
+          "0001<<", "221231", "300101"]
+
+
+def tap(name, ok, why=""):
+    RESULTS.append(ok)
+    print("%s %d - %s" % ("ok" if ok else "not ok", len(RESULTS), name))
+    if not ok:
+        print("# " + why.replace("\n", "\n# "))
+    sys.stdout.flush()
+
+
+def write_config(text, name="crossings.ini"):
+    path = os.path.join(TMP, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def capture_file(cap, name):
+    path = os.path.join(TMP, name)
+    cap.write(PCAP_WRITE, path)
+    return path
+
+
+def docs(n, rng, fmt_mix=("TD3", "TD3", "TD1", "TD2")):
+    out = []
+    for i in range(n):
+        fmt = rng.choice(fmt_mix)
+        out.append(Doc("%s%06d" % (rng.choice("ABCKL"), rng.randrange(10 ** 6)),
+                       nat=rng.choice(NATS), sex=rng.choice(SEXES),
+                       birth=rng.choice(BIRTHS), fmt=fmt,
+                       code=rng.choice(["P", "PD"]) if fmt == "TD3" else
+                       rng.choice(["I", "ID", "C", "A"])))
+    return out
+
+
+def check_counts(name, res, model, frames_expected=None):
+    ok = res.rc == 0 and res.counts == model.json()
+    why = "exit %d; %s\n%s" % (res.rc, diff(model.json(), res.counts),
+                               res.stderr[-1500:])
+    if ok:
+        for k in ("crossing", "dup", "retransmission", "incomplete", "invalid"):
+            if res.records[k] != model.records[k]:
+                ok, why = False, "records %s: expected %d, got %d" % (
+                    k, model.records[k], res.records[k])
+    if ok and frames_expected is not None:
+        for k, v in frames_expected.items():
+            if res.frames[k] != v:
+                ok, why = False, "frames %s: expected %d, got %d (%s)" % (
+                    k, v, res.frames[k], dict(res.frames))
+    tap(name, ok, why)
+
+
+def invariants(name, counts):
+    """redis.md: total = sum of each family; hours sum to their day."""
+    bad = []
+    days = collections.Counter()
+    for key, fields in (counts or {}).items():
+        if key == "crossings:checkpoints":
+            continue
+        total = fields.get("total", 0)
+        for fam in ("nat:", "sex:", "age:", "doc:", "x:"):
+            s = sum(v for f, v in fields.items() if f.startswith(fam))
+            if s != total:
+                bad.append("%s %s* sums to %d, total %d" % (key, fam, s, total))
+        parts = key.split(":")
+        if parts[3] == "h":
+            days[":".join(parts[:3]) + ":d:" + parts[4][:8]] += total
+    for day, s in days.items():
+        if counts.get(day, {}).get("total", 0) != s:
+            bad.append("%s: hours sum to %d" % (day, s))
+    tap(name, counts is not None and not bad, "; ".join(bad[:5]))
+
+
+def test_framed():
+    rng = random.Random(1)
+    cap, model = Capture(), Model()
+    people = docs(60, rng)
+    seq = collections.Counter()
+    t = T0
+    src_exit = "10.17.0.21"
+    for i, d in enumerate(people):
+        t += rng.randrange(1000, 60000)
+        cp, cp_name = rng.choice([(17, "verkhny-lars"), (42, "kazakh-1"),
+                                  (99, "cp-99")])
+        direction = rng.choice([1, 2])
+        seq[cp] += 1
+        text = d.text()
+        cap.add(t, udp_frame(src_exit, "10.0.0.1",
+                             framed(text, direction, cp, 1, seq[cp], t)))
+        model.record(cp_name, ["unknown", "entry", "exit"][direction], t, d,
+                     (cp, 1, seq[cp]))
+        if i % 5 == 0:
+            # A re-scan 10 minutes later: inside the window.
+            t2 = t + 600000
+            seq[cp] += 1
+            cap.add(t, udp_frame(src_exit, "10.0.0.1",
+                                 framed(text, direction, cp, 1, seq[cp], t2)))
+            model.record(cp_name, ["unknown", "entry", "exit"][direction], t2, d,
+                         (cp, 1, seq[cp]))
+        if i % 7 == 0:
+            # The same frame again: a retransmission.
+            cap.add(t, udp_frame(src_exit, "10.0.0.1",
+                                 framed(text, direction, cp, 1, seq[cp], t)))
+            model.record(cp_name, ["unknown", "entry", "exit"][direction], t, d,
+                         (cp, 1, seq[cp]))
+        if i % 9 == 0:
+            # Back again two hours later: a new crossing.
+            t3 = t + 7200000
+            seq[cp] += 1
+            cap.add(t, udp_frame(src_exit, "10.0.0.1",
+                                 framed(text, direction, cp, 1, seq[cp], t3)))
+            model.record(cp_name, ["unknown", "entry", "exit"][direction], t3, d,
+                         (cp, 1, seq[cp]))
+        if i % 11 == 0:
+            seq[cp] += 1
+            cap.add(t, udp_frame(src_exit, "10.0.0.1",
+                                 framed(corrupt(text), direction, cp, 1, seq[cp], t)))
+            model.record(cp_name, ["unknown", "entry", "exit"][direction], t, None,
+                         (cp, 1, seq[cp]))
+    # Checkpoint 0 and direction 0 come from the scanner of the source;
+    # from an unregistered source, direction stays unknown.
+    d1, d2, d3 = docs(3, rng)
+    cap.add(t, udp_frame(src_exit, "10.0.0.1", framed(d1.text(), 0, 0, 5, 1, t)))
+    model.record("verkhny-lars", "exit", t, d1, (0, 5, 1))
+    cap.add(t, udp_frame("192.0.2.9", "10.0.0.1", framed(d2.text(), 0, 42, 6, 1, t)))
+    model.record("kazakh-1", "unknown", t, d2, (42, 6, 1))
+    # time_ms 0: the capture's timestamp is the event time.
+    cap.add(t + 5000, udp_frame("192.0.2.9", "10.0.0.1", framed(d3.text(), 1, 42, 6, 2, 0)))
+    model.record("kazakh-1", "entry", t + 5000, d3, (42, 6, 2))
+    # Several frames in one datagram.
+    batch = docs(4, rng)
+    payload = b"".join(framed(d.text(), 2, 17, 9, 100 + i, t) for i, d in enumerate(batch))
+    cap.add(t, udp_frame("192.0.2.10", "10.0.0.1", payload))
+    for i, d in enumerate(batch):
+        model.record("verkhny-lars", "exit", t, d, (17, 9, 100 + i))
+
+    res = run_ingest(INGEST, [capture_file(cap, "framed.pcap")], write_config(CONFIG))
+    check_counts("framed records: crossings, re-scans, retransmissions, invalid, "
+                 "registry fallbacks, batches", res, model,
+                 {"total": len(cap.frames), "delivered": len(cap.frames)})
+    invariants("framed records: redis.md sum invariants hold", res.counts)
+
+
+def test_raw():
+    rng = random.Random(2)
+    cap, model = Capture(), Model()
+    t = T0
+    lars_exit, lars_entry, kz, v6 = ("10.17.0.21", "10.17.1.5", "10.17.1.200",
+                                     "fd00:17::5")
+    where = {lars_exit: ("verkhny-lars", "exit"), lars_entry: ("verkhny-lars", "entry"),
+             kz: ("kazakh-1", "exit"), v6: ("vaalimaa", "entry")}
+    people = docs(40, rng)
+    for i, d in enumerate(people):
+        t += 1500
+        src = [lars_exit, lars_entry, kz, v6][i % 4]
+        cp, direction = where[src]
+        form = i % 6
+        lines = d.lines()
+        if form == 0:
+            cap.add(t, udp_frame(src, "10.0.0.1", d.text().encode()))
+        elif form == 1:
+            cap.add(t, udp_frame(src, "10.0.0.1",
+                                 b"\x02" + d.text("\r").encode() + b"\r\x03"))
+        elif form == 2:
+            cap.add(t, udp_frame(src, "10.0.0.1", (d.text("\n") + "\n").encode()))
+        elif form == 3:
+            # One line per datagram, as a per-line serial-device server.
+            for j, l in enumerate(lines):
+                cap.add(t + j * 100, udp_frame(src, "10.0.0.1", (l + "\r\n").encode(),
+                                               sport=41000 + i))
+        elif form == 4:
+            cap.add(t, udp_frame(src, "10.0.0.1", "".join(lines).encode()))
+        else:
+            # Two records in one datagram, the second one invalid.
+            other = docs(1, rng)[0]
+            cap.add(t, udp_frame(src, "10.0.0.1",
+                                 (d.text() + "\r\n" + corrupt(other.text()) + "\r\n").encode()))
+            model.record(cp, direction, t, d)
+            model.record(cp, direction, t, None)
+            continue
+        model.record(cp, direction, t, d)
+    # Interleaved per-line sources: lines join per source (address, port).
+    a, b = docs(2, rng)
+    t += 1000
+    la, lb = a.lines(), b.lines()
+    order = [(0, la[0]), (1, lb[0])] + [(0, l) for l in la[1:]] + [(1, l) for l in lb[1:]]
+    for k, (who, line) in enumerate(order):
+        cap.add(t + k, udp_frame(lars_exit, "10.0.0.1", (line + "\n").encode(),
+                                 sport=50000 + who))
+    model.record("verkhny-lars", "exit", t, a)
+    model.record("verkhny-lars", "exit", t + 1, b)
+    # A first line whose second comes 3 s later: incomplete; the late
+    # line, 44 characters, starts a record that never completes.
+    c = docs(1, rng, ("TD3",))[0]
+    t += 10000
+    cap.add(t, udp_frame(lars_exit, "10.0.0.1", (c.lines()[0] + "\n").encode(), sport=52000))
+    cap.add(t + 3000, udp_frame(lars_exit, "10.0.0.1", (c.lines()[1] + "\n").encode(),
+                                sport=52000))
+    model.incomplete(2)
+    # A first line that never gets its second: incomplete at the end.
+    cap.add(t + 4000, udp_frame(lars_exit, "10.0.0.1", (c.lines()[0] + "\n").encode(),
+                                sport=53000))
+    model.incomplete()
+    # 44 characters alone make a partial record; the line 3 s later is
+    # the first of a new one, which completes.
+    e = docs(1, rng, ("TD3",))[0]
+    cap.add(t + 5000, udp_frame(lars_entry, "10.0.0.1", (e.lines()[0] + "\n").encode(),
+                                sport=54000))
+    cap.add(t + 9000, udp_frame(lars_entry, "10.0.0.1", e.text().encode(), sport=54000))
+    model.incomplete()
+    model.record("verkhny-lars", "entry", t + 9000, e)
+    # Unknown source: dropped as a frame.
+    cap.add(t + 9000, udp_frame("192.0.2.99", "10.0.0.1", e.text().encode()))
+    # Text that is no MRZ at all: each line a record, invalid.
+    cap.add(t + 9000, udp_frame(lars_entry, "10.0.0.1", b"hello\r\nworld\r\n" + b"A" * 700))
+    for _ in range(3):
+        model.record("verkhny-lars", "entry", t + 9000, None)
+
+    res = run_ingest(INGEST, [capture_file(cap, "raw.pcap")], write_config(CONFIG))
+    check_counts("raw text: whole, STX/ETX, LF, per line, concatenated, several "
+                 "per datagram, interleaved sources, incomplete, longest prefix, IPv6",
+                 res, model, {"total": len(cap.frames), "unknown_source": 1,
+                              "delivered": len(cap.frames) - 1})
+
+
+def test_junk():
+    rng = random.Random(3)
+    cap, model = Capture(), Model()
+    d = docs(1, rng)[0]
+    t = T0
+    good = framed(d.text(), 2, 17, 1, 1, t)
+    base = udp_frame("10.17.0.21", "10.0.0.1", good)
+    expect = collections.Counter()
+
+    def add(frame, counter):
+        cap.add(t, frame)
+        expect[counter] += 1
+
+    add(bytes.fromhex("ffffffffffff020000000002" "0806") + b"\0" * 28, "not_ip")
+    tcp = bytearray(base)
+    tcp[23] = 6
+    tcp[24:26] = b"\0\0"
+    import ingest_lib
+    tcp[24:26] = struct.pack("!H", ingest_lib.csum(bytes(tcp[14:34])))
+    add(bytes(tcp), "not_udp")
+    add(udp_frame("10.17.0.21", "10.0.0.1", good, dport=53), "other_port")
+    add(udp_frame("10.17.0.21", "10.0.0.1", good, fragment=True), "fragment")
+    add(udp_frame("10.17.0.21", "10.0.0.1", good, bad_ip_checksum=True), "bad_ip_checksum")
+    add(base[:30], "truncated")
+    add(base[:40], "truncated")
+    ihl = bytearray(base)
+    ihl[14] = 0x44
+    add(bytes(ihl), "bad_ip_header")
+    ulen = bytearray(base)
+    ulen[38:40] = struct.pack("!H", 4)
+    ulen[40:42] = b"\0\0"
+    add(bytes(ulen), "bad_udp_length")
+    # IPv6 with a hop-by-hop header.
+    v6 = bytearray(udp_frame("fd00:17::5", "fd00::1", good))
+    v6[20] = 0
+    add(bytes(v6), "ipv6_extension")
+    add(udp_frame("10.17.0.21", "10.0.0.1", framed(d.text(), 2, 17, 1, 2, t, version=2)),
+        "malformed")
+    add(udp_frame("10.17.0.21", "10.0.0.1", good[:20]), "malformed")
+    add(udp_frame("10.17.0.21", "10.0.0.1", framed(d.text(), 3, 17, 1, 3, t)), "malformed")
+    # Three VLAN tags are more than scanners send.
+    add(udp_frame("10.17.0.21", "10.0.0.1", good, vlans=(1, 2, 3)), "not_ip")
+    # A good frame followed by a bad one in one datagram: the first
+    # record counts, the datagram is malformed.
+    two = framed(d.text(), 2, 17, 1, 4, t) + b"MRZ1\x01\x02\x01\x2c" + b"\0" * 20
+    add(udp_frame("10.17.0.21", "10.0.0.1", two), "malformed")
+    model.record("verkhny-lars", "exit", t, d, (17, 1, 4))
+    # Random bytes, and short frames.
+    for i in range(200):
+        add(bytes(rng.randrange(256) for _ in range(rng.randrange(0, 120))), None)
+    expect.pop(None)
+    res = run_ingest(INGEST, [capture_file(cap, "junk.pcap")], write_config(CONFIG))
+    expect_total = dict(expect)
+    expect_total["total"] = len(cap.frames)
+    ok = res.rc == 0 and res.frames["total"] == len(cap.frames)
+    for k, v in expect.items():
+        # Random frames may land in any drop counter, never in these.
+        if k in ("malformed", "bad_ip_checksum", "fragment", "bad_udp_length",
+                 "ipv6_extension", "bad_ip_header", "other_port", "not_udp"):
+            ok = ok and res.frames[k] == v
+        else:
+            ok = ok and res.frames[k] >= v
+    ok = ok and sum(v for k, v in res.frames.items() if k != "total") == len(cap.frames)
+    tap("junk: every frame in exactly one counter, each drop under its reason",
+        ok, "exit %d expected %s got %s\n%s" % (res.rc, expect_total, dict(res.frames),
+                                                res.stderr[-800:]))
+    tap("junk: the good record before a malformed frame is counted",
+        res.counts == model.json(), diff(model.json(), res.counts))
+
+
+def test_vlan_ipv6():
+    rng = random.Random(4)
+    cap, model = Capture(), Model()
+    t = T0
+    for i, d in enumerate(docs(30, rng)):
+        vlans = [(), (100,), (100, 200)][i % 3]
+        src, dst = [("10.17.0.21", "10.0.0.1"), ("fd00:17::9", "fd00::1")][i % 2]
+        cap.add(t, udp_frame(src, dst, framed(d.text(), 1, 17, 3, i + 1, t + i),
+                             vlans=vlans))
+        model.record("verkhny-lars", "entry", t + i, d, (17, 3, i + 1))
+        if i % 3 == 0:
+            cap.add(t, udp_frame("fd00:17::44", "fd00::1", d.text().encode(), vlans=vlans))
+            model.record("vaalimaa", "entry", t, d)
+    res = run_ingest(INGEST, [capture_file(cap, "vlan.pcap")], write_config(CONFIG))
+    check_counts("VLAN, QinQ and IPv6, framed and raw", res, model,
+                 {"total": len(cap.frames), "delivered": len(cap.frames)})
+
+
+def test_two_queues(workers):
+    """The same documents on two RX queues count once."""
+    rng = random.Random(5)
+    caps = [Capture(), Capture()]
+    model = Model()
+    t = T0
+    people = docs(200, rng)
+    for i, d in enumerate(people):
+        t += 1000
+        # Framed on queue 0 (scanner 1), raw on queue 1 (another scanner
+        # of the same checkpoint and direction): one crossing, one dup.
+        caps[0].add(t, udp_frame("192.0.2.1", "10.0.0.1", framed(d.text(), 2, 17, 1, i + 1, t)))
+        caps[1].add(t, udp_frame("10.17.0.21", "10.0.0.1", d.text().encode()))
+        model.record("verkhny-lars", "exit", t, d, (17, 1, i + 1))
+        model.record("verkhny-lars", "exit", t, d)
+    files = [capture_file(caps[0], "q0.pcap"), capture_file(caps[1], "q1.pcap")]
+    res = run_ingest(INGEST, files, write_config(CONFIG), workers=workers)
+    check_counts("two RX queues, %d worker(s): the same documents count once"
+                 % workers, res, model, {"total": 400})
+
+
+def test_midnight():
+    rng = random.Random(6)
+    cap, model = Capture(), Model()
+    t = ms(2022, 9, 30, 23, 58)
+    for i, d in enumerate(docs(40, rng)):
+        ti = t + i * 10000
+        cap.add(ti, udp_frame("10.17.0.21", "10.0.0.1", d.text().encode()))
+        model.record("verkhny-lars", "exit", ti, d)
+    res = run_ingest(INGEST, [capture_file(cap, "midnight.pcap")], write_config(CONFIG))
+    keys = set((res.counts or {}).keys())
+    ok = {"crossings:verkhny-lars:exit:d:20220930",
+          "crossings:verkhny-lars:exit:d:20221001",
+          "crossings:verkhny-lars:exit:h:2022093023",
+          "crossings:verkhny-lars:exit:h:2022100100"} <= keys
+    check_counts("a capture spanning midnight UTC (capture timestamps as event time)",
+                 res, model)
+    tap("midnight: hour and day keys on both sides", ok, str(sorted(keys)))
+    invariants("midnight: hours sum to their day", res.counts)
+
+
+def test_scope_direction():
+    rng = random.Random(7)
+    cap, model = Capture(), Model(scope="direction")
+    t = T0
+    for i, d in enumerate(docs(30, rng)):
+        cap.add(t + i, udp_frame("10.17.0.21", "10.0.0.1", d.text().encode()))
+        model.record("verkhny-lars", "exit", t + i, d)
+        cap.add(t + i, udp_frame("10.17.1.200", "10.0.0.1", d.text().encode()))
+        model.record("kazakh-1", "exit", t + i, d)
+    conf = CONFIG.replace("window_s = 1800", "window_s = 1800\nscope = direction")
+    res = run_ingest(INGEST, [capture_file(cap, "scope.pcap")],
+                     write_config(conf, "scope.ini"))
+    check_counts("scope = direction: a document at two checkpoints counts once",
+                 res, model)
+
+
+def test_defaults():
+    rng = random.Random(8)
+    cap, model = Capture(), Model()
+    t = T0
+    for i, d in enumerate(docs(10, rng)):
+        cap.add(t, udp_frame("10.17.0.21", "10.0.0.1", framed(d.text(), 1, 17, 1, i, t)))
+        model.record("cp-17", "entry", t, d, (17, 1, i))
+    cap.add(t, udp_frame("10.17.0.21", "10.0.0.1", d.text().encode()))
+    # The default capacity (4194304 documents) needs about 500 MB.
+    res = run_ingest(INGEST, [capture_file(cap, "defaults.pcap")], memory_mb=1024)
+    check_counts("no configuration: framed records under cp-<id>, raw ones "
+                 "dropped as unknown source", res, model,
+                 {"unknown_source": 1, "total": 11})
+
+
+def test_fuzz():
+    """Mutated frames: no crash, and the JSON agrees with the counters."""
+    rng = random.Random(9)
+    cap = Capture()
+    t = T0
+    people = docs(50, rng)
+    for i in range(3000):
+        d = rng.choice(people)
+        if rng.random() < 0.5:
+            payload = framed(d.text(), rng.randrange(3), rng.choice([0, 17, 42, 5]),
+                             rng.randrange(3), rng.randrange(50), t)
+        else:
+            payload = d.text().encode()
+        f = bytearray(udp_frame(rng.choice(["10.17.0.21", "10.17.1.3", "10.9.9.9"]),
+                                "10.0.0.1", payload))
+        for _ in range(rng.randrange(4)):
+            pos = rng.randrange(len(f))
+            f[pos] = rng.randrange(256)
+        if rng.random() < 0.2:
+            f = f[:rng.randrange(len(f))]
+        cap.add(t + i * 10, bytes(f))
+    res = run_ingest(INGEST, [capture_file(cap, "fuzz.pcap")], write_config(CONFIG))
+    c = res.counts or {}
+    alls = [v for k, v in c.items() if k.endswith(":all")]
+    sums = {f: sum(v.get(f, 0) for v in alls) for f in ("total", "dup", "invalid")}
+    ok = (res.rc == 0 and res.frames["total"] == len(cap.frames)
+          and sums["total"] == res.records["crossing"]
+          and sums["dup"] == res.records["dup"]
+          and sums["invalid"] == res.records["invalid"]
+          and res.records["crossing"] > 0 and res.records["invalid"] > 0)
+    tap("3000 mutated frames: no crash, every frame counted, JSON agrees with "
+        "the record counters", ok, "exit %d frames %s records %s sums %s\n%s" % (
+            res.rc, dict(res.frames), dict(res.records), sums, res.stderr[-800:]))
+
+
+def test_bad_command_lines():
+    cases = [
+        ("[dedup]\nwindow = 5\n", ["--config"], ":2: [dedup] window: unknown key"),
+        ("[scanner a]\naddress = 10.1.2.3/8\ncheckpoint = x\n", ["--config"],
+         "[scanner a] address:"),
+        ("[checkpoint Lars]\nid = 1\n", ["--config"], ":1: [checkpoint Lars]:"),
+        ("[ingest]\nudp_ports = 7470,99999\n", ["--config"], ":2: [ingest] udp_ports:"),
+        ("[aggregate]\nage_bands = 5-17,18+\n", ["--config"], ":2: [aggregate] age_bands:"),
+        ("[node]\nname lars\n", ["--config"], ":2: expected 'key = value'"),
+        (None, ["--idle-exit", "soon"], "--idle-exit: expected"),
+        (None, ["--frobnicate"], "--frobnicate: unknown option"),
+        (None, ["--config", "/nonexistent/x.ini"], "/nonexistent/x.ini:"),
+    ]
+    cap = Capture()
+    cap.add(T0, udp_frame("10.17.0.21", "10.0.0.1", b"x"))
+    pcap = capture_file(cap, "one.pcap")
+    for i, (text, args, want) in enumerate(cases):
+        extra = list(args)
+        if text is not None:
+            extra.append(write_config(text, "bad%d.ini" % i))
+        res = run_ingest(INGEST, [pcap], extra=extra)
+        lines = [l for l in res.stderr.splitlines() if l.startswith("crossings-ingest:")]
+        ok = res.rc == 2 and len(lines) == 1 and want in lines[0] and not res.stdout
+        tap("bad command line or configuration %r: one line, exit 2" % want, ok,
+            "exit %d stderr %r stdout %r" % (res.rc, res.stderr[-600:], res.stdout[:200]))
+
+
+def main():
+    test_framed()
+    test_raw()
+    test_junk()
+    test_vlan_ipv6()
+    test_two_queues(1)
+    test_two_queues(2)
+    test_midnight()
+    test_scope_direction()
+    test_defaults()
+    test_fuzz()
+    test_bad_command_lines()
+    print("1..%d" % len(RESULTS))
+    return 0 if all(RESULTS) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
