@@ -115,6 +115,8 @@ struct worker {
 	uint64_t raw_checkpoint;
 	uint8_t raw_direction;
 	struct ingest_counters c;
+	uint32_t own_count;		/* records of own keys, not yet counted */
+	struct record_msg own[DEDUP_BULK_MAX];
 	uint32_t outbox_count[WORKERS_MAX];
 	struct record_msg outbox[WORKERS_MAX][OUTBOX_MAX];
 	uint8_t linear[65536];		/* a chained mbuf made contiguous */

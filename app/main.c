@@ -41,6 +41,7 @@ struct options {
 	double idle_exit_s;		/* 0: run until a signal */
 	double stats_interval_s;	/* 0: final stats only */
 	uint64_t dedup_prefill;
+	unsigned int mbufs;		/* 0: derived from queues and lcores */
 };
 
 static volatile sig_atomic_t signalled;
@@ -62,6 +63,8 @@ usage(FILE *out)
 "  --idle-exit SECONDS    stop after this long without a packet\n"
 "  --stats-interval SECONDS  print a stats line this often (default 10, 0: at exit only)\n"
 "  --dedup-prefill N      benchmarks: fill the deduplication tables with N keys\n"
+"  --mbufs N              mempool size (the pcap vdev's infinite_rx holds a\n"
+"                         whole capture in mbufs)\n"
 "  --help\n");
 }
 
@@ -87,7 +90,7 @@ parse_seconds(const char *opt, const char *v, double *out)
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum { CONFIG = 256, REDIS, NO_REDIS, IDLE, STATS, PREFILL, HELP };
+	enum { CONFIG = 256, REDIS, NO_REDIS, IDLE, STATS, PREFILL, MBUFS, HELP };
 	static const struct option longs[] = {
 		{ "config", required_argument, NULL, CONFIG },
 		{ "redis", required_argument, NULL, REDIS },
@@ -95,6 +98,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "idle-exit", required_argument, NULL, IDLE },
 		{ "stats-interval", required_argument, NULL, STATS },
 		{ "dedup-prefill", required_argument, NULL, PREFILL },
+		{ "mbufs", required_argument, NULL, MBUFS },
 		{ "help", no_argument, NULL, HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -127,6 +131,12 @@ parse_options(int argc, char **argv, struct options *o)
 			o->dedup_prefill = strtoull(optarg, &end, 10);
 			if (errno || *end != '\0' || *optarg == '-')
 				rc = bad_option("--dedup-prefill", "expected a count");
+			break;
+		case MBUFS:
+			errno = 0;
+			o->mbufs = strtoul(optarg, &end, 10);
+			if (errno || *end != '\0' || o->mbufs < 1024 || o->mbufs > (1u << 26))
+				rc = bad_option("--mbufs", "expected 1024..67108864");
 			break;
 		case HELP:
 			usage(stdout);
@@ -424,12 +434,14 @@ main(int argc, char **argv)
 		mbufs += queues[port] * RX_DESC;
 	}
 	mbufs += (ing.worker_count + 1) * (MBUF_CACHE + 64) + 1024;
+	if (opts.mbufs != 0)
+		mbufs = opts.mbufs;
 	pool = rte_pktmbuf_pool_create("mbufs", mbufs, MBUF_CACHE, 0,
 				       RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
 	if (pool == NULL) {
 		fprintf(stderr, "crossings-ingest: cannot allocate %u mbufs "
 			"(%u MiB): give the EAL more memory (-m, --socket-mem, "
-			"hugepages) or fewer queues\n", mbufs,
+			"hugepages), or fewer queues or --mbufs\n", mbufs,
 			(unsigned int)((uint64_t)mbufs * (RTE_MBUF_DEFAULT_BUF_SIZE + 192) >> 20));
 		goto usage_error;
 	}

@@ -85,37 +85,88 @@ count_in_table(struct worker *w, uint64_t bucket, uint32_t profile)
 		COUNT(w, agg_nomem, 1);
 }
 
-/* A record whose key this worker owns: where it ends. */
+/*
+ * Records whose keys this worker owns: where each ends. The batch's
+ * keys are looked up together (frames first, then documents), with the
+ * result of looking them up one by one in order.
+ */
 static void
-own_record(struct worker *w, const struct record_msg *m)
+own_records(struct worker *w, const struct record_msg *m, unsigned int n)
 {
-	if (m->frame_key != 0 && dedup_seen(w->frames, m->frame_key, m->time_ms)) {
-		COUNT(w, records[RECORD_RETRANSMISSION], 1);
-	} else if (m->profile == AGG_PROFILE_INVALID) {
-		COUNT(w, records[RECORD_INVALID], 1);
-		COUNT(w, invalid_by[__builtin_ctz(m->error)], 1);
-		count_in_table(w, m->bucket, AGG_PROFILE_INVALID);
-	} else if (dedup_seen(w->dedup, m->doc_key, m->time_ms)) {
-		COUNT(w, records[RECORD_DUP], 1);
-		count_in_table(w, m->bucket, AGG_PROFILE_DUP);
-	} else {
-		COUNT(w, records[RECORD_CROSSING], 1);
-		count_in_table(w, m->bucket, m->profile);
+	uint64_t keys[DEDUP_BULK_MAX];
+	int64_t times[DEDUP_BULK_MAX];
+	uint8_t index[DEDUP_BULK_MAX], seen[DEDUP_BULK_MAX];
+	uint8_t retransmitted[DEDUP_BULK_MAX] = { 0 }, dup[DEDUP_BULK_MAX] = { 0 };
+	unsigned int k = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (m[i].frame_key != 0) {
+			keys[k] = m[i].frame_key;
+			times[k] = m[i].time_ms;
+			index[k++] = i;
+		}
 	}
+	if (k > 0)
+		dedup_seen_bulk(w->frames, keys, times, k, seen);
+	for (unsigned int j = 0; j < k; j++)
+		retransmitted[index[j]] = seen[j];
+	k = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		if (!retransmitted[i] && m[i].profile != AGG_PROFILE_INVALID) {
+			keys[k] = m[i].doc_key;
+			times[k] = m[i].time_ms;
+			index[k++] = i;
+		}
+	}
+	if (k > 0)
+		dedup_seen_bulk(w->dedup, keys, times, k, seen);
+	for (unsigned int j = 0; j < k; j++)
+		dup[index[j]] = seen[j];
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (retransmitted[i]) {
+			COUNT(w, records[RECORD_RETRANSMISSION], 1);
+		} else if (m[i].profile == AGG_PROFILE_INVALID) {
+			COUNT(w, records[RECORD_INVALID], 1);
+			COUNT(w, invalid_by[__builtin_ctz(m[i].error)], 1);
+			count_in_table(w, m[i].bucket, AGG_PROFILE_INVALID);
+		} else if (dup[i]) {
+			COUNT(w, records[RECORD_DUP], 1);
+			count_in_table(w, m[i].bucket, AGG_PROFILE_DUP);
+		} else {
+			COUNT(w, records[RECORD_CROSSING], 1);
+			count_in_table(w, m[i].bucket, m[i].profile);
+		}
+	}
+}
+
+static void
+flush_own(struct worker *w)
+{
+	own_records(w, w->own, w->own_count);
+	w->own_count = 0;
+}
+
+/* Keeps a record of an own key for the next batch. */
+static void
+keep_own(struct worker *w, const struct record_msg *m)
+{
+	w->own[w->own_count++] = *m;
+	if (w->own_count == DEDUP_BULK_MAX)
+		flush_own(w);
 }
 
 static void
 drain_inbox(struct worker *w)
 {
-	struct record_msg msgs[BURST];
+	struct record_msg msgs[DEDUP_BULK_MAX];
 	unsigned int n;
 
 	do {
 		n = rte_ring_dequeue_burst_elem(w->inbox, msgs, sizeof(msgs[0]),
-						BURST, NULL);
-		for (unsigned int i = 0; i < n; i++)
-			own_record(w, &msgs[i]);
-	} while (n == BURST);
+						DEDUP_BULK_MAX, NULL);
+		own_records(w, msgs, n);
+	} while (n == DEDUP_BULK_MAX);
 }
 
 /* Sends what is staged for an owner; while its ring is full, counts
@@ -154,7 +205,7 @@ route(struct worker *w, uint64_t key, const struct record_msg *m)
 	unsigned int owner = (key >> 40) % w->ing->worker_count;
 
 	if (owner == w->index) {
-		own_record(w, m);
+		keep_own(w, m);
 		return;
 	}
 	w->outbox[owner][w->outbox_count[owner]++] = *m;
@@ -162,10 +213,11 @@ route(struct worker *w, uint64_t key, const struct record_msg *m)
 		flush_outbox(w, owner);
 }
 
-/* Parses a record and sends it on. frame_key is 0 for raw text. */
+/* Sends a parsed record on: err is mrz_check()'s result on f. */
 static void
-record(struct worker *w, const uint8_t *text, size_t len, uint64_t checkpoint,
-       uint8_t direction, int64_t time_ms, uint64_t frame_key)
+parsed_record(struct worker *w, const struct mrz_fields *f, uint32_t err,
+	      uint64_t checkpoint, uint8_t direction, int64_t time_ms,
+	      uint64_t frame_key)
 {
 	const struct ingest *ing = w->ing;
 	struct record_msg m = {
@@ -173,30 +225,38 @@ record(struct worker *w, const uint8_t *text, size_t len, uint64_t checkpoint,
 		.bucket = agg_bucket(checkpoint, direction, agg_hour_of(time_ms)),
 		.time_ms = time_ms,
 	};
-	struct mrz_fields f;
-	uint32_t err;
 	int age;
 
-	err = mrz_check((const char *)text, len, &f);
 	if (err != 0) {
 		m.profile = AGG_PROFILE_INVALID;
 		m.error = err & -err;
 		/* A raw record has no key: nothing to deduplicate. */
 		if (frame_key == 0)
-			own_record(w, &m);
+			keep_own(w, &m);
 		else
 			route(w, frame_key, &m);
 		return;
 	}
-	age = agg_age(f.birth_date, time_ms);
-	m.profile = agg_profile(f.nationality, f.sex,
+	age = agg_age(f->birth_date, time_ms);
+	m.profile = agg_profile(f->nationality, f->sex,
 				age < 0 ? AGG_BAND_UNKNOWN :
 				agg_band_of(&ing->conf.bands, age),
-				f.document_code[0]);
-	m.doc_key = dedup_document_key(&ing->secret, &f,
+				f->document_code[0]);
+	m.doc_key = dedup_document_key(&ing->secret, f,
 			ing->conf.scope == CONF_SCOPE_DIRECTION ? UINT64_MAX : checkpoint,
 			direction);
 	route(w, m.doc_key, &m);
+}
+
+/* Parses a record and sends it on. frame_key is 0 for raw text. */
+static void
+record(struct worker *w, const uint8_t *text, size_t len, uint64_t checkpoint,
+       uint8_t direction, int64_t time_ms, uint64_t frame_key)
+{
+	struct mrz_fields f;
+	uint32_t err = mrz_check((const char *)text, len, &f);
+
+	parsed_record(w, &f, err, checkpoint, direction, time_ms, frame_key);
 }
 
 static void
@@ -270,12 +330,30 @@ raw_datagram(struct worker *w, const struct wire_datagram *d, int64_t rx_ms)
 		return;
 	}
 	scanner = &ing->conf.scanners[s];
+	memcpy(src.addr, d->src_addr, sizeof(src.addr));
+	COUNT(w, frames[WIRE_DELIVERED], 1);
+	/* Most serial-device servers send a record per datagram: when it
+	 * is one valid record and nothing of its source is pending, the
+	 * datagram is parsed in place. Anything else is split into lines. */
+	if (!reasm_has_partial(w->reasm, &src)) {
+		const uint8_t *p = d->payload, *end = p + d->payload_len;
+		struct mrz_fields f;
+
+		while (p < end && (*p == 0x02 || *p == 0x03))
+			p++;
+		while (end > p && (end[-1] == '\r' || end[-1] == '\n' ||
+				   end[-1] == 0x02 || end[-1] == 0x03))
+			end--;
+		if (mrz_check((const char *)p, end - p, &f) == 0) {
+			parsed_record(w, &f, 0, scanner->checkpoint,
+				      scanner->direction, rx_ms, 0);
+			return;
+		}
+	}
 	w->raw_checkpoint = scanner->checkpoint;
 	w->raw_direction = scanner->direction;
-	memcpy(src.addr, d->src_addr, sizeof(src.addr));
 	COUNT(w, records[RECORD_INCOMPLETE],
 	      reasm_datagram(w->reasm, &src, rx_ms, d->payload, d->payload_len));
-	COUNT(w, frames[WIRE_DELIVERED], 1);
 }
 
 static void
@@ -349,6 +427,7 @@ worker_main(void *arg)
 			}
 			rte_pktmbuf_free_bulk(pkts, n);
 		}
+		flush_own(w);
 		flush_outboxes(w);
 		drain_inbox(w);
 		if (++rounds % EXPIRE_ROUNDS == 0 && reasm_pending(w->reasm))
@@ -356,6 +435,7 @@ worker_main(void *arg)
 			      reasm_expire(w->reasm, w->latest_ms));
 	}
 	/* Stopping: what was received is still counted, exactly once. */
+	flush_own(w);
 	flush_outboxes(w);
 	COUNT(w, records[RECORD_INCOMPLETE], reasm_expire(w->reasm, INT64_MAX));
 	__atomic_store_n(&w->rx_done, true, __ATOMIC_RELEASE);

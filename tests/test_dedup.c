@@ -4,6 +4,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_eal.h>
@@ -157,6 +158,48 @@ START_TEST(recounted_keys_move_to_the_tail)
 }
 END_TEST
 
+/* The bulk lookup answers exactly as lookups one by one, also when a
+ * batch repeats keys, re-counts them or evicts them. */
+START_TEST(bulk_equals_one_by_one)
+{
+	struct dedup_table *one = dedup_create("one", 256, 100, 0);
+	struct dedup_table *bulk = dedup_create("bulk", 256, 100, 0);
+	uint64_t keys[DEDUP_BULK_MAX];
+	int64_t times[DEDUP_BULK_MAX], now = 0;
+	uint8_t seen[DEDUP_BULK_MAX];
+	struct dedup_stats a, b;
+	unsigned int dups = 0;
+
+	ck_assert_ptr_nonnull(one);
+	ck_assert_ptr_nonnull(bulk);
+	srand(11);
+	for (int round = 0; round < 2000; round++) {
+		unsigned int n = 1 + rand() % DEDUP_BULK_MAX;
+
+		for (unsigned int i = 0; i < n; i++) {
+			/* 400 keys for 256 places: evictions happen. */
+			keys[i] = (uint64_t)(rand() % 400 + 1) * UINT64_C(0x9e3779b97f4a7c15);
+			now += rand() % 3;
+			times[i] = now - rand() % 20;
+		}
+		dedup_seen_bulk(bulk, keys, times, n, seen);
+		for (unsigned int i = 0; i < n; i++) {
+			ck_assert_int_eq(seen[i], dedup_seen(one, keys[i], times[i]));
+			dups += seen[i];
+		}
+	}
+	dedup_stats(one, &a);
+	dedup_stats(bulk, &b);
+	ck_assert_uint_eq(a.entries, b.entries);
+	ck_assert_uint_eq(a.evictions, b.evictions);
+	ck_assert_uint_eq(a.expired, b.expired);
+	ck_assert_uint_gt(dups, 1000);
+	ck_assert_uint_gt(a.evictions + a.expired, 1000);
+	dedup_free(one);
+	dedup_free(bulk);
+}
+END_TEST
+
 START_TEST(bad_parameters)
 {
 	ck_assert_ptr_null(dedup_create("bad1", 4, 1000, 0));
@@ -177,6 +220,7 @@ main(void)
 	tcase_add_test(tc, window);
 	tcase_add_test(tc, capacity_and_eviction);
 	tcase_add_test(tc, recounted_keys_move_to_the_tail);
+	tcase_add_test(tc, bulk_equals_one_by_one);
 	tcase_add_test(tc, bad_parameters);
 	suite_add_tcase(s, tc);
 	return check_run(s);

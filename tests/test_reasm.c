@@ -86,6 +86,9 @@ START_TEST(line_per_datagram)
 	feed(r, source(1, 2), 110, TD3_1 "\r\n");
 	feed(r, source(1, 1), 120, TD1_2 "\r\n");
 	ck_assert_uint_eq(reasm_pending(r), 2);
+	ck_assert_int_eq(reasm_has_partial(r, &(struct reasm_source){ 4, { 10, 17, 0, 1 }, 2 }), 1);
+	ck_assert_int_eq(reasm_has_partial(r, &(struct reasm_source){ 4, { 10, 17, 0, 1 }, 3 }), 0);
+	ck_assert_int_eq(reasm_has_partial(r, &(struct reasm_source){ 4, { 10, 17, 0, 2 }, 2 }), 0);
 	feed(r, source(1, 2), 130, TD3_2);
 	feed(r, source(1, 1), 140, TD1_3 "\r\n");
 	ck_assert_uint_eq(s.count, 2);

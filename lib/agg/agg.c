@@ -103,10 +103,22 @@ agg_age(const char birth[6], int64_t event_ms)
 	int dd = two_digits(birth + 4), year, age;
 	unsigned int month, day;
 
+	/* Records come in bursts of the same day: each thread keeps the
+	 * calendar date of the last day it converted. */
+	static _Thread_local int64_t last_days = INT64_MIN;
+	static _Thread_local int last_year;
+	static _Thread_local unsigned int last_month, last_day;
+	int64_t days = event_ms / 86400000 - (event_ms % 86400000 < 0);
+
 	if (yy < 0 || mm < 0 || dd < 0)
 		return -1;
-	civil_from_days(event_ms / 86400000 - (event_ms % 86400000 < 0),
-			&year, &month, &day);
+	if (days != last_days) {
+		civil_from_days(days, &last_year, &last_month, &last_day);
+		last_days = days;
+	}
+	year = last_year;
+	month = last_month;
+	day = last_day;
 	/* The century is not printed: the latest that is not in the future. */
 	yy += 2000 + yy > year ? 1900 : 2000;	/* 20YY, or 19YY if future */
 	age = year - yy;

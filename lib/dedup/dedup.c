@@ -148,6 +148,37 @@ dedup_seen(struct dedup_table *t, uint64_t key, int64_t time_ms)
 }
 
 void
+dedup_seen_bulk(struct dedup_table *t, const uint64_t *keys,
+		const int64_t *time_ms, unsigned int n, uint8_t *seen)
+{
+	const void *key_ptrs[DEDUP_BULK_MAX];
+	void *data[DEDUP_BULK_MAX];
+	uint64_t hits = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		key_ptrs[i] = &keys[i];
+	if (n > 0)
+		rte_hash_lookup_bulk_data(t->hash, key_ptrs, n, &hits, data);
+	for (unsigned int i = 0; i < n; i++) {
+		/* A hit answers only if no earlier key of the batch moved
+		 * or dropped its slot; anything else takes the full path,
+		 * now on memory the bulk lookup brought into cache. */
+		if (hits >> i & 1) {
+			uint64_t pos = (uintptr_t)data[i];
+			const struct slot *s = &t->fifo[pos % t->capacity];
+
+			if (pos >= t->head && pos < t->tail && s->key == keys[i] &&
+			    s->time_ms != TOMBSTONE &&
+			    llabs(time_ms[i] - s->time_ms) < t->window_ms) {
+				seen[i] = 1;
+				continue;
+			}
+		}
+		seen[i] = dedup_seen(t, keys[i], time_ms[i]);
+	}
+}
+
+void
 dedup_stats(const struct dedup_table *t, struct dedup_stats *stats)
 {
 	stats->entries = t->entries;

@@ -64,6 +64,22 @@ void dedup_free(struct dedup_table *t);
  */
 int dedup_seen(struct dedup_table *t, uint64_t key, int64_t time_ms);
 
+/** Most keys dedup_seen_bulk() takes at once. */
+#define DEDUP_BULK_MAX 64
+
+/**
+ * dedup_seen() for several keys, with the same result as calling it on
+ * each in order, but with the table's memory fetched for all of them at
+ * once: on the data path, lookups of a burst overlap their cache misses.
+ *
+ * @param n
+ *   At most DEDUP_BULK_MAX.
+ * @param seen
+ *   Receives dedup_seen()'s result for each key.
+ */
+void dedup_seen_bulk(struct dedup_table *t, const uint64_t *keys,
+		     const int64_t *time_ms, unsigned int n, uint8_t *seen);
+
 /** Fills the counters of a table. */
 void dedup_stats(const struct dedup_table *t, struct dedup_stats *stats);
 

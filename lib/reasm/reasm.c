@@ -96,6 +96,12 @@ find(struct reasm *r, const struct reasm_source *src)
 	}
 }
 
+int
+reasm_has_partial(struct reasm *r, const struct reasm_source *src)
+{
+	return r->pending > 0 && find(r, src) != NULL;
+}
+
 /* Frees a slot and moves later entries of its probe run back into it. */
 static void
 remove_slot(struct reasm *r, struct partial *p)

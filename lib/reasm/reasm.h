@@ -77,6 +77,9 @@ unsigned int reasm_datagram(struct reasm *r, const struct reasm_source *src,
  */
 unsigned int reasm_expire(struct reasm *r, int64_t now_ms);
 
+/** Returns 1 when a partial record of src is held, else 0. */
+int reasm_has_partial(struct reasm *r, const struct reasm_source *src);
+
 /** Partial records held now. */
 uint32_t reasm_pending(const struct reasm *r);
 

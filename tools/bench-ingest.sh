@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Benchmark: crossings-ingest against dpdk-testpmd rxonly on the same
+# capture, the same lcores, in the same run.
+#
+# The capture holds TD3 raw records (DOCS distinct documents, each also
+# re-scanned), replayed from memory by the pcap vdev (infinite_rx=1).
+# One worker lcore; the deduplication table is pre-filled with PREFILL
+# documents. Prints Mpps of both and the ratio.
+#
+# usage: tools/bench-ingest.sh [SECONDS] [DOCS] [PREFILL]
+set -eu
+cd "$(dirname "$0")/.."
+seconds=${1:-10}
+docs=${2:-4096}
+prefill=${3:-1000000}
+tools/install-deps.sh dpdk-dev >/dev/null
+tools/build.sh >/dev/null
+
+work=$(mktemp -d /tmp/crossings-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# Hugepages where we may set them up (root); else plain memory.
+mem=(--no-huge -m 2048)
+if [ "$(id -u)" = 0 ] && [ -w /proc/sys/vm/nr_hugepages ]; then
+	pages=$(cat /proc/sys/vm/nr_hugepages)
+	[ "$pages" -ge 1024 ] || echo 1024 > /proc/sys/vm/nr_hugepages
+	mkdir -p /dev/hugepages
+	mountpoint -q /dev/hugepages || mount -t hugetlbfs nodev /dev/hugepages
+	if [ "$(cat /proc/sys/vm/nr_hugepages)" -ge 1024 ]; then
+		mem=(-m 1800 --huge-unlink)
+	fi
+fi
+
+python3 - "$work/bench.pcap" "$docs" build/tests/pcap-write <<'PY'
+import random, sys
+sys.path.insert(0, "tests")
+from ingest_lib import Capture, Doc, udp_frame, ms
+path, n, pcap_write = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+rng = random.Random(1)
+cap = Capture()
+docs = [Doc("%s%07d" % (rng.choice("ABCKLP"), i), nat=rng.choice(["RUS"] * 8 + ["KAZ", "GEO"]),
+            sex=rng.choice("MF"), birth="%02d%02d%02d" % (rng.randrange(100), rng.randrange(1, 13),
+                                                        rng.randrange(1, 29)))
+        for i in range(n)]
+t = ms(2022, 9, 27, 14)
+for i, d in enumerate(docs):
+    for rescan in range(2):
+        cap.add(t + i, udp_frame("10.17.0.%d" % (1 + i % 200), "10.0.0.1", d.text().encode(),
+                                 sport=40000 + i % 1000))
+cap.write(pcap_write, path)
+print("capture: %d frames of %d B, %d documents, each scanned twice"
+      % (len(cap.frames), len(cap.frames[0][1]), n))
+PY
+cat > "$work/bench.ini" <<INI
+[dedup]
+capacity = $((prefill + 2 * docs + 65536))
+[checkpoint verkhny-lars]
+id = 17
+[scanner lars]
+address = 10.17.0.0/16
+checkpoint = verkhny-lars
+direction = exit
+INI
+
+vdev="net_pcap0,rx_pcap=$work/bench.pcap,infinite_rx=1"
+eal=(-l 0,1 "${mem[@]}" --no-pci --log-level lib.eal:error)
+
+build/app/crossings-ingest "${eal[@]}" --file-prefix bench-ingest-$$ --vdev "$vdev" \
+	-- --no-redis --config "$work/bench.ini" --stats-interval 1 \
+	--dedup-prefill "$prefill" --mbufs 65536 >/dev/null 2>"$work/ingest.log" &
+pid=$!
+sleep "$seconds"
+kill -INT $pid
+wait $pid || { cat "$work/ingest.log"; exit 1; }
+
+timeout -s INT "$seconds" dpdk-testpmd "${eal[@]}" --file-prefix bench-testpmd-$$ \
+	--vdev "$vdev" -- --forward-mode=rxonly --stats-period 1 --total-num-mbufs 65536 \
+	--no-lsc-interrupt -a >"$work/testpmd.log" 2>&1 || true
+
+python3 - "$work/ingest.log" "$work/testpmd.log" <<'PY'
+import re, statistics, sys
+ingest = [float(x) for x in re.findall(r"stats: frames \d+ \(([\d.]+) Mpps\)", open(sys.argv[1]).read())]
+testpmd = [int(x) / 1e6 for x in re.findall(r"Rx-pps:\s+(\d+)", open(sys.argv[2], errors="replace").read())]
+# The first second holds start-up; the median resists a noisy neighbour.
+ingest, testpmd = ingest[1:], [x for x in testpmd[1:] if x > 0]
+if not ingest or not testpmd:
+    sys.exit("bench-ingest: no figures (see logs)")
+line = open(sys.argv[1]).read()
+occupancy = re.findall(r"dedup (\d+)/(\d+) \((\d+) B/doc\)", line)[-1]
+a, b = statistics.median(ingest), statistics.median(testpmd)
+print("crossings-ingest: %.2f Mpps (median of %d s; min %.2f, max %.2f), dedup table %s/%s documents, %s B/doc"
+      % (a, len(ingest), min(ingest), max(ingest), *occupancy))
+print("testpmd rxonly:   %.2f Mpps (median of %d s)" % (b, len(testpmd)))
+print("ratio:            %.2f" % (a / b))
+PY
