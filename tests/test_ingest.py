@@ -473,6 +473,20 @@ def test_bad_command_lines():
             "exit %d stderr %r stdout %r" % (res.rc, res.stderr[-600:], res.stdout[:200]))
 
 
+def test_example_config():
+    """config/crossings.ini loads, and its scanners count raw records."""
+    rng = random.Random(10)
+    cap, model = Capture(), Model()
+    example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                           "config", "crossings.ini")
+    for i, d in enumerate(docs(5, rng)):
+        cap.add(T0 + i, udp_frame("10.17.1.7", "10.0.0.1", d.text().encode()))
+        model.record("verkhny-lars", "entry", T0 + i, d)
+    res = run_ingest(INGEST, [capture_file(cap, "example.pcap")], example,
+                     memory_mb=1024)
+    check_counts("the example configuration config/crossings.ini", res, model)
+
+
 def main():
     test_framed()
     test_raw()
@@ -483,6 +497,7 @@ def main():
     test_midnight()
     test_scope_direction()
     test_defaults()
+    test_example_config()
     test_fuzz()
     test_bad_command_lines()
     print("1..%d" % len(RESULTS))
