@@ -22,6 +22,7 @@
 #include "dedup.h"
 #include "dedup_key.h"
 #include "mrz.h"
+#include "publish.h"
 #include "reasm.h"
 #include "registry.h"
 #include "wire.h"
@@ -96,6 +97,7 @@ struct ingest {
 	struct worker *workers[WORKERS_MAX];
 	volatile bool stop_rx;		/* set by main: stop polling, drain */
 	volatile bool quit;		/* set by main: every producer is done */
+	struct output *output;		/* for the stats */
 };
 
 struct worker {
@@ -108,7 +110,10 @@ struct worker {
 	struct dedup_table *dedup;	/* documents counted */
 	struct dedup_table *frames;	/* (checkpoint, scanner, sequence) seen */
 	struct reasm *reasm;
-	struct agg_table *agg;
+	struct agg_table *agg;		/* counts since the last collection */
+	struct agg_table *spare;	/* the main lcore's, between collections */
+	uint32_t swap_request;		/* main asks for the tables to swap */
+	uint32_t swap_done;		/* the worker did (release) */
 	int64_t latest_ms;		/* latest receive time seen */
 	volatile bool rx_done;		/* outbox flushed, no more records */
 	/* The datagram whose raw text reasm is joining. */
@@ -126,7 +131,27 @@ struct worker {
 #define COUNT(w, field, n) \
 	__atomic_store_n(&(w)->c.field, (w)->c.field + (n), __ATOMIC_RELAXED)
 
+/* output.c: the counts leaving the node, on the main lcore. */
+struct output {
+	struct publish *pub;		/* NULL with --no-redis */
+	struct agg_table *unsent;	/* collected, not yet in a flush */
+	const char **checkpoint_names;
+	struct agg_names names;
+	int64_t next_flush_ms;
+	uint32_t collect_failures;
+	bool failing;			/* the last attempt failed */
+	bool final_submitted;
+};
+
+int output_init(struct output *o, struct ingest *ing, bool redis, char *err,
+		size_t err_len);
+void output_tick(struct output *o, struct ingest *ing);
+int output_finish(struct output *o, struct ingest *ing);
+void output_free(struct output *o);
+
 /* worker.c */
+void worker_collect(struct worker *w, bool running, struct agg_table *into,
+		    uint32_t *failed);
 struct worker *worker_create(struct ingest *ing, unsigned int index,
 			     unsigned int lcore);
 void worker_free(struct worker *w);
@@ -138,5 +163,7 @@ void stats_line(const struct ingest *ing, const char *what, double seconds,
 		uint64_t frames_before);
 int stats_telemetry_register(struct ingest *ing);
 uint64_t stats_frames(const struct ingest_counters *c);
+const char *stats_frame_name(unsigned int i);
+const char *stats_record_name(unsigned int i);
 
 #endif /* INGEST_H */

@@ -278,7 +278,7 @@ seconds_since(uint64_t tsc)
 
 /* Runs until a signal, or until no frame came for idle_exit_s. */
 static void
-control_loop(struct ingest *ing, const struct options *o)
+control_loop(struct ingest *ing, const struct options *o, struct output *out)
 {
 	uint64_t start = rte_rdtsc(), last_change = start, last_stats = start;
 	uint64_t frames_seen = 0, frames_at_stats = 0;
@@ -288,6 +288,7 @@ control_loop(struct ingest *ing, const struct options *o)
 		uint64_t frames;
 
 		usleep(10000);
+		output_tick(out, ing);
 		stats_sum(ing, &c);
 		frames = stats_frames(&c);
 		if (frames != frames_seen) {
@@ -334,43 +335,11 @@ port_summary(uint16_t port)
 			   s.ipackets, s.imissed, s.ierrors, s.rx_nombuf);
 }
 
-static int
-print_counts(const struct ingest *ing)
-{
-	const char **names = calloc(ing->conf.checkpoint_count + 1, sizeof(*names));
-	struct agg_table *all = agg_table_create();
-	struct agg_names an = {
-		.checkpoints = names,
-		.checkpoint_count = ing->conf.checkpoint_count,
-		.bands = &ing->conf.bands,
-	};
-	struct agg_increment *inc = NULL;
-	uint32_t count;
-	int rc = -ENOMEM;
-
-	if (names == NULL || all == NULL)
-		goto out;
-	for (unsigned int i = 0; i < ing->conf.checkpoint_count; i++)
-		names[i] = ing->conf.checkpoints[i].name;
-	for (unsigned int w = 0; w < ing->worker_count; w++)
-		if (agg_table_merge(all, ing->workers[w]->agg) != 0)
-			goto out;
-	inc = agg_expand(all, &an, &count);
-	if (inc == NULL)
-		goto out;
-	agg_write_json(stdout, inc, count);
-	rc = fflush(stdout) == 0 ? 0 : -EIO;
-out:
-	free(inc);
-	agg_table_free(all);
-	free(names);
-	return rc;
-}
-
 int
 main(int argc, char **argv)
 {
 	static struct ingest ing;
+	static struct output output;
 	struct options opts = { 0 };
 	struct rte_mempool *pool;
 	char err[512];
@@ -399,11 +368,6 @@ main(int argc, char **argv)
 	}
 	if (opts.redis != NULL && apply_redis_option(&ing.conf, opts.redis) != 0)
 		goto usage_error;
-	if (!opts.no_redis) {
-		fprintf(stderr, "crossings-ingest: publishing to Redis is not "
-			"built yet: run with --no-redis\n");
-		goto usage_error;
-	}
 	for (unsigned int i = 0; i < ing.conf.udp_port_count; i++)
 		wire_ports_add(&ing.ports, ing.conf.udp_ports[i]);
 
@@ -484,6 +448,13 @@ main(int argc, char **argv)
 			goto usage_error;
 		}
 	}
+	/* Redis refusing us is a configuration error; Redis away is not. */
+	rc = output_init(&output, &ing, !opts.no_redis, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "crossings-ingest: %s\n", err);
+		goto usage_error;
+	}
+	ing.output = &output;
 	prefill(&ing, opts.dedup_prefill);
 	if (stats_telemetry_register(&ing) != 0)
 		INGEST_LOG(WARNING, "telemetry command /crossings/stats not registered");
@@ -497,9 +468,10 @@ main(int argc, char **argv)
 		rte_eal_remote_launch(worker_main, ing.workers[index++], lcore);
 	}
 
-	control_loop(&ing, &opts);
+	control_loop(&ing, &opts, &output);
 
-	/* Teardown as l3fwd: workers, final stats, ports, pools, output. */
+	/* Teardown as l3fwd: workers, final stats, ports, pools, then the
+	 * last flush (or the JSON). */
 	stop_workers(&ing);
 	stats_line(&ing, "final", 0, 0);
 	RTE_ETH_FOREACH_DEV(port) {
@@ -508,10 +480,13 @@ main(int argc, char **argv)
 		rte_eth_dev_close(port);
 	}
 	rte_mempool_free(pool);
-	if (opts.no_redis && print_counts(&ing) != 0) {
-		fprintf(stderr, "crossings-ingest: cannot write the counts\n");
+	if (output_finish(&output, &ing) != 0) {
+		if (opts.no_redis)
+			fprintf(stderr, "crossings-ingest: cannot write the counts\n");
 		status = EXIT_FAILURE;
 	}
+	ing.output = NULL;
+	output_free(&output);
 	for (unsigned int i = 0; i < ing.worker_count; i++)
 		worker_free(ing.workers[i]);
 	registry_free(ing.registry);
@@ -520,6 +495,7 @@ main(int argc, char **argv)
 	return status;
 
 usage_error:
+	output_free(&output);
 	conf_free(&ing.conf);
 	rte_eal_cleanup();
 	return EXIT_USAGE;

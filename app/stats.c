@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_telemetry.h>
 
@@ -18,11 +19,17 @@ static const char *const record_names[RECORD_COUNTER_COUNT] = {
 	"crossing", "dup", "retransmission", "incomplete", "invalid",
 };
 
-static const char *
-frame_name(unsigned int i)
+const char *
+stats_frame_name(unsigned int i)
 {
 	return i < WIRE_VERDICT_COUNT ? wire_verdict_name(i) :
 		frame_names[i - WIRE_VERDICT_COUNT];
+}
+
+const char *
+stats_record_name(unsigned int i)
+{
+	return record_names[i];
 }
 
 void
@@ -86,10 +93,25 @@ stats_line(const struct ingest *ing, const char *what, double seconds,
 {
 	struct ingest_counters c;
 	struct dedup_stats d;
-	char drops[1024];
+	char drops[1024], redis[256] = "";
 	size_t used = 0;
 	uint64_t frames;
 
+	if (ing->output != NULL && ing->output->pub != NULL) {
+		struct publish_stats ps;
+		struct timespec now;
+
+		publish_stats(ing->output->pub, &ps);
+		clock_gettime(CLOCK_REALTIME, &now);
+		snprintf(redis, sizeof(redis), " redis: flushes %" PRIu64 " pending %u "
+			 "(%" PRIu64 " increments) reconnects %" PRIu64 " last %" PRIu64
+			 " fields %.1f ms (max %.1f) acked %.1f s ago%s", ps.flushes,
+			 ps.pending, ps.pending_increments, ps.reconnects, ps.last_fields,
+			 ps.last_latency_ms, ps.max_latency_ms,
+			 ps.last_ack_ms ? ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 -
+					   ps.last_ack_ms) / 1e3 : -1.0,
+			 ps.connected ? "" : " DISCONNECTED");
+	}
 	stats_sum(ing, &c);
 	dedup_sum(ing, &d);
 	frames = stats_frames(&c);
@@ -97,19 +119,19 @@ stats_line(const struct ingest *ing, const char *what, double seconds,
 	for (unsigned int i = 1; i < FRAME_COUNTER_COUNT; i++)
 		if (c.frames[i] && used < sizeof(drops))
 			used += snprintf(drops + used, sizeof(drops) - used, " %s=%" PRIu64,
-					 frame_name(i), c.frames[i]);
+					 stats_frame_name(i), c.frames[i]);
 	INGEST_LOG(INFO, "%s: frames %" PRIu64 " (%.3f Mpps) delivered %" PRIu64
 		   " drops:%s records %" PRIu64 " crossing %" PRIu64 " dup %" PRIu64
 		   " retransmission %" PRIu64 " incomplete %" PRIu64 " invalid %" PRIu64
 		   " dedup %" PRIu64 "/%" PRIu64 " (%" PRIu64 " B/doc) evicted %" PRIu64
-		   "%s", what, frames,
+		   "%s%s", what, frames,
 		   seconds > 0 ? (frames - frames_before) / seconds / 1e6 : 0.0,
 		   c.frames[WIRE_DELIVERED], used ? drops : " none", records(&c),
 		   c.records[RECORD_CROSSING], c.records[RECORD_DUP],
 		   c.records[RECORD_RETRANSMISSION], c.records[RECORD_INCOMPLETE],
 		   c.records[RECORD_INVALID], d.entries, d.capacity,
 		   d.capacity ? d.bytes / d.capacity : 0, d.evictions,
-		   c.agg_nomem ? " COUNTS LOST (out of memory)" : "");
+		   c.agg_nomem ? " COUNTS LOST (out of memory)" : "", redis);
 }
 
 static struct ingest *telemetry_ingest;
@@ -129,12 +151,12 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *t)
 	rte_tel_data_start_dict(t);
 	rte_tel_data_add_dict_u64(t, "frames", stats_frames(&c));
 	for (unsigned int i = 0; i < FRAME_COUNTER_COUNT; i++) {
-		snprintf(name, sizeof(name), "frames_%s", frame_name(i));
+		snprintf(name, sizeof(name), "frames_%s", stats_frame_name(i));
 		rte_tel_data_add_dict_u64(t, name, c.frames[i]);
 	}
 	rte_tel_data_add_dict_u64(t, "records", records(&c));
 	for (unsigned int i = 0; i < RECORD_COUNTER_COUNT; i++) {
-		snprintf(name, sizeof(name), "records_%s", record_names[i]);
+		snprintf(name, sizeof(name), "records_%s", stats_record_name(i));
 		rte_tel_data_add_dict_u64(t, name, c.records[i]);
 	}
 	for (unsigned int i = 0; i < MRZ_ERR_COUNT; i++) {
@@ -151,6 +173,25 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *t)
 	rte_tel_data_add_dict_u64(t, "dedup_expired", d.expired);
 	rte_tel_data_add_dict_u64(t, "dedup_bytes_per_document",
 				  d.capacity ? d.bytes / d.capacity : 0);
+	if (ing->output != NULL && ing->output->pub != NULL) {
+		struct publish_stats ps;
+
+		publish_stats(ing->output->pub, &ps);
+		rte_tel_data_add_dict_u64(t, "redis_flushes", ps.flushes);
+		rte_tel_data_add_dict_u64(t, "redis_replays", ps.replays);
+		rte_tel_data_add_dict_u64(t, "redis_pending_flushes", ps.pending);
+		rte_tel_data_add_dict_u64(t, "redis_pending_increments",
+					  ps.pending_increments);
+		rte_tel_data_add_dict_u64(t, "redis_reconnects", ps.reconnects);
+		rte_tel_data_add_dict_u64(t, "redis_errors", ps.errors);
+		rte_tel_data_add_dict_u64(t, "redis_last_flush_fields", ps.last_fields);
+		rte_tel_data_add_dict_u64(t, "redis_last_flush_us",
+					  (uint64_t)(ps.last_latency_ms * 1000));
+		rte_tel_data_add_dict_u64(t, "redis_max_flush_us",
+					  (uint64_t)(ps.max_latency_ms * 1000));
+		rte_tel_data_add_dict_u64(t, "redis_last_ack_ms", ps.last_ack_ms);
+		rte_tel_data_add_dict_u64(t, "redis_connected", ps.connected);
+	}
 	return 0;
 }
 

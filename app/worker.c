@@ -16,6 +16,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_pause.h>
 #include <rte_prefetch.h>
 
 #include "ingest.h"
@@ -57,8 +58,9 @@ worker_create(struct ingest *ing, unsigned int index, unsigned int lcore)
 	w->frames = dedup_create(name, capacity, window_ms, socket);
 	w->reasm = reasm_create(REASM_SOURCES, 2000, raw_record, w);
 	w->agg = agg_table_create();
+	w->spare = agg_table_create();
 	if (w->inbox == NULL || w->dedup == NULL || w->frames == NULL ||
-	    w->reasm == NULL || w->agg == NULL) {
+	    w->reasm == NULL || w->agg == NULL || w->spare == NULL) {
 		worker_free(w);
 		return NULL;
 	}
@@ -75,6 +77,7 @@ worker_free(struct worker *w)
 	dedup_free(w->frames);
 	reasm_free(w->reasm);
 	agg_table_free(w->agg);
+	agg_table_free(w->spare);
 	rte_free(w);
 }
 
@@ -405,6 +408,46 @@ host_clock_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Hands the counting table to the main lcore when it asks: the worker
+ * goes on in the spare one. */
+static inline void
+swap_tables(struct worker *w)
+{
+	uint32_t request = __atomic_load_n(&w->swap_request, __ATOMIC_ACQUIRE);
+
+	if (request != w->swap_done) {
+		struct agg_table *t = w->agg;
+
+		w->agg = w->spare;
+		w->spare = t;
+		__atomic_store_n(&w->swap_done, request, __ATOMIC_RELEASE);
+	}
+}
+
+/*
+ * Main lcore: adds what a worker counted since the last collection to
+ * into. While the worker runs, it swaps tables on request; once it has
+ * stopped, its table is read directly.
+ */
+void
+worker_collect(struct worker *w, bool running, struct agg_table *into,
+	       uint32_t *failed)
+{
+	struct agg_table *t = w->agg;
+
+	if (running) {
+		uint32_t request = w->swap_request + 1;
+
+		__atomic_store_n(&w->swap_request, request, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&w->swap_done, __ATOMIC_ACQUIRE) != request)
+			rte_pause();
+		t = w->spare;
+	}
+	if (agg_table_merge(into, t) != 0)
+		(*failed)++;
+	agg_table_clear(t);
+}
+
 int
 worker_main(void *arg)
 {
@@ -416,6 +459,7 @@ worker_main(void *arg)
 	while (!ing->stop_rx) {
 		int64_t host_ms = host_clock_ms();
 
+		swap_tables(w);
 		for (unsigned int qi = 0; qi < w->queue_count; qi++) {
 			const struct rx_queue *q = &w->queues[qi];
 			uint16_t n = rte_eth_rx_burst(q->port, q->queue, pkts, BURST);
@@ -439,8 +483,10 @@ worker_main(void *arg)
 	flush_outboxes(w);
 	COUNT(w, records[RECORD_INCOMPLETE], reasm_expire(w->reasm, INT64_MAX));
 	__atomic_store_n(&w->rx_done, true, __ATOMIC_RELEASE);
-	while (!__atomic_load_n(&ing->quit, __ATOMIC_ACQUIRE))
+	while (!__atomic_load_n(&ing->quit, __ATOMIC_ACQUIRE)) {
+		swap_tables(w);
 		drain_inbox(w);
+	}
 	drain_inbox(w);
 	return 0;
 }

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The counts leaving the node, on the main lcore: collected from the
+ * workers' tables, then either flushed to Redis every flush interval
+ * and once at the end, or printed as JSON at the end (--no-redis).
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ingest.h"
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Adds what every worker counted since the last collection to unsent. */
+static void
+collect(struct output *o, struct ingest *ing, bool running)
+{
+	for (unsigned int w = 0; w < ing->worker_count; w++)
+		worker_collect(ing->workers[w], running, o->unsent,
+			       &o->collect_failures);
+}
+
+int
+output_init(struct output *o, struct ingest *ing, bool redis, char *err,
+	    size_t err_len)
+{
+	uint8_t random[8];
+	char run[40];
+	int rc;
+
+	memset(o, 0, sizeof(*o));
+	o->unsent = agg_table_create();
+	o->checkpoint_names = calloc(ing->conf.checkpoint_count + 1,
+				     sizeof(*o->checkpoint_names));
+	if (o->unsent == NULL || o->checkpoint_names == NULL) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned int i = 0; i < ing->conf.checkpoint_count; i++)
+		o->checkpoint_names[i] = ing->conf.checkpoints[i].name;
+	o->names.checkpoints = o->checkpoint_names;
+	o->names.checkpoint_count = ing->conf.checkpoint_count;
+	o->names.bands = &ing->conf.bands;
+	if (!redis)
+		return 0;
+
+	/* A fresh run id at every start: a restarted node's flushes are
+	 * never taken for replays of the last run's. */
+	if (getrandom(random, sizeof(random), 0) != sizeof(random)) {
+		snprintf(err, err_len, "no random source for the run id");
+		return -EIO;
+	}
+	snprintf(run, sizeof(run), "%" PRId64 "-%02x%02x%02x%02x%02x%02x%02x%02x",
+		 wall_ms() / 1000, random[0], random[1], random[2], random[3],
+		 random[4], random[5], random[6], random[7]);
+	o->pub = publish_create(&ing->conf.redis, ing->conf.node, run, CROSSINGS_VERSION);
+	if (o->pub == NULL) {
+		snprintf(err, err_len, "out of memory");
+		return -ENOMEM;
+	}
+	rc = publish_connect(o->pub, err, err_len);
+	if (rc == -ECONNREFUSED) {
+		/* Counting goes on; flushes wait until Redis is back. */
+		INGEST_LOG(WARNING, "%s: counting anyway, retrying", err);
+		rc = 0;
+	} else if (rc == 0) {
+		INGEST_LOG(INFO, "publishing as node %s, run %s", ing->conf.node, run);
+	}
+	o->next_flush_ms = wall_ms() + ing->conf.redis.flush_interval_ms;
+	return rc;
+}
+
+void
+output_free(struct output *o)
+{
+	publish_free(o->pub);
+	agg_table_free(o->unsent);
+	free(o->checkpoint_names);
+}
+
+/* The node status of a flush: the pipeline's counters. */
+static unsigned int
+node_status(const struct ingest *ing, const struct output *o,
+	    struct publish_status *st, unsigned int max)
+{
+	struct ingest_counters c;
+	struct publish_stats ps;
+	unsigned int n = 0;
+
+#define STATUS(fmt, arg, v) do { \
+	if (n < max) { \
+		snprintf(st[n].name, sizeof(st[n].name), fmt, arg); \
+		st[n++].value = (v); \
+	} \
+} while (0)
+	uint64_t records = 0;
+
+	stats_sum(ing, &c);
+	publish_stats(o->pub, &ps);
+	for (unsigned int i = 0; i < RECORD_COUNTER_COUNT; i++)
+		records += c.records[i];
+	STATUS("%s", "frames", stats_frames(&c));
+	for (unsigned int i = 0; i < FRAME_COUNTER_COUNT; i++)
+		STATUS("frames_%s", stats_frame_name(i), c.frames[i]);
+	STATUS("%s", "records", records);
+	for (unsigned int i = 0; i < RECORD_COUNTER_COUNT; i++)
+		STATUS("records_%s", stats_record_name(i), c.records[i]);
+	STATUS("%s", "pending_flushes", ps.pending);
+	STATUS("%s", "reconnects", ps.reconnects);
+	STATUS("%s", "counts_lost_nomem", c.agg_nomem + o->collect_failures);
+#undef STATUS
+	return n;
+}
+
+/* Forms the next flush from what was counted, when none is in flight. */
+static int
+submit(struct output *o, struct ingest *ing, int64_t now_ms)
+{
+	struct publish_status st[48];
+	struct agg_increment *inc;
+	uint32_t count;
+	int rc;
+
+	if (!publish_idle(o->pub))
+		return 0;
+	inc = agg_expand(o->unsent, &o->names, &count);
+	if (inc == NULL)
+		return -ENOMEM;
+	rc = publish_submit(o->pub, inc, count, st, node_status(ing, o, st, 48),
+			    now_ms);
+	if (rc != 0) {
+		free(inc);
+		return rc;
+	}
+	agg_table_clear(o->unsent);
+	return 0;
+}
+
+static void
+deliver(struct output *o, int64_t now_ms)
+{
+	char err[512];
+	int rc = publish_run(o->pub, now_ms, err, sizeof(err));
+
+	if (rc < 0) {
+		/* One line per failed attempt; the backoff keeps them few. */
+		INGEST_LOG(WARNING, "%s", err);
+		o->failing = true;
+	} else if (rc == 0 && o->failing) {
+		INGEST_LOG(INFO, "redis: flushes acknowledged again");
+		o->failing = false;
+	}
+}
+
+void
+output_tick(struct output *o, struct ingest *ing)
+{
+	int64_t now = wall_ms();
+
+	if (o->pub == NULL)
+		return;
+	if (now >= o->next_flush_ms) {
+		o->next_flush_ms = now + ing->conf.redis.flush_interval_ms;
+		collect(o, ing, true);
+		if (submit(o, ing, now) != 0)
+			INGEST_LOG(ERR, "out of memory forming a flush");
+	}
+	deliver(o, now);
+}
+
+int
+output_finish(struct output *o, struct ingest *ing)
+{
+	int64_t deadline;
+	struct publish_stats ps;
+	struct agg_increment *inc;
+	uint32_t count;
+
+	collect(o, ing, false);
+	if (o->collect_failures)
+		INGEST_LOG(ERR, "%u collections ran out of memory: counts lost",
+			   o->collect_failures);
+	if (o->pub == NULL) {
+		inc = agg_expand(o->unsent, &o->names, &count);
+		if (inc == NULL)
+			return -ENOMEM;
+		agg_write_json(stdout, inc, count);
+		free(inc);
+		return fflush(stdout) == 0 ? 0 : -EIO;
+	}
+
+	/* The final flush: what is in flight, then the rest, retried for
+	 * shutdown_timeout_s. */
+	deadline = wall_ms() + ing->conf.redis.shutdown_timeout_ms;
+	for (;;) {
+		int64_t now = wall_ms();
+
+		if (publish_idle(o->pub)) {
+			if (o->final_submitted)
+				break;
+			if (submit(o, ing, now) != 0)
+				break;
+			o->final_submitted = true;
+		}
+		deliver(o, now);
+		if (publish_idle(o->pub) && o->final_submitted)
+			break;
+		if (now >= deadline)
+			break;
+		usleep(10000);
+	}
+	publish_stats(o->pub, &ps);
+	inc = agg_expand(o->unsent, &o->names, &count);
+	if (ps.pending || (inc != NULL && count > 0)) {
+		INGEST_LOG(ERR, "redis: final flush not delivered in %u s: %" PRIu64
+			   " increments lost (%u flushes)",
+			   ing->conf.redis.shutdown_timeout_ms / 1000,
+			   ps.pending_increments + (inc ? count : 0),
+			   ps.pending + (inc && count ? 1 : 0));
+		free(inc);
+		return -EIO;
+	}
+	free(inc);
+	INGEST_LOG(INFO, "redis: final flush %" PRIu64 " acknowledged", ps.seq);
+	return 0;
+}
