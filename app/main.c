@@ -461,6 +461,9 @@ main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* A Redis that goes away mid-write is an error to handle, not a
+	 * reason to die. */
+	signal(SIGPIPE, SIG_IGN);
 	index = 0;
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		if (index == ing.worker_count)
