@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""crossings-query against known Redis contents: every grouping, filter
+and format; watch shows a flush; status shows the node. Prints TAP.
+
+usage: test_query.py CROSSINGS_QUERY CROSSINGS_INGEST PCAP_WRITE
+"""
+
+import collections
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ingest_lib import (CONFIG, Capture, Doc, RedisServer, framed,  # noqa: E402
+                        ingest_command, ms, udp_frame)
+
+QUERY, INGEST, PCAP_WRITE = sys.argv[1:4]
+TMP = tempfile.mkdtemp(prefix="crossings-query-test-")
+RESULTS = []
+
+
+def tap(name, ok, why=""):
+    RESULTS.append(ok)
+    print("%s %d - %s" % ("ok" if ok else "not ok", len(RESULTS), name))
+    if not ok:
+        print("# " + str(why).replace("\n", "\n# "))
+    sys.stdout.flush()
+
+
+# Known contents: crossings per (cp, dir, hour, nat, sex, band, doc).
+CPS = ["verkhny-lars", "kazakh-1"]
+DIRS = ["entry", "exit"]
+HOURS = ["2022092722", "2022092723", "2022092800", "2022092801"]
+rng = random.Random(1)
+CROSSINGS = collections.Counter()
+for _ in range(400):
+    CROSSINGS[(rng.choice(CPS), rng.choice(DIRS), rng.choice(HOURS),
+               rng.choice(["RUS", "RUS", "KAZ", "D"]), rng.choice("MFX"),
+               rng.choice(["18-27", "28-35", "unknown"]), rng.choice("PI"))] += 1
+
+
+def fill(redis):
+    hashes = collections.defaultdict(collections.Counter)
+    for (cp, d, h, nat, sex, band, doc), n in CROSSINGS.items():
+        for key in ("h:" + h, "d:" + h[:8], "all"):
+            for f in ("total", "nat:" + nat, "sex:" + sex, "age:" + band, "doc:" + doc,
+                      "x:%s:%s:%s" % (nat, sex, band)):
+                hashes["crossings:%s:%s:%s" % (cp, d, key)][f] += n
+    lines = []
+    for key, fields in hashes.items():
+        for f, n in fields.items():
+            lines.append("HINCRBY %s %s %d" % (key, f, n))
+    lines.append("SADD crossings:checkpoints " + " ".join(CPS))
+    subprocess.run(["redis-cli", "-s", redis.socket], input="\n".join(lines).encode(),
+                   stdout=subprocess.DEVNULL, check=True)
+
+
+def expected(by=None, cp=None, d=None, hours=None, nat=None, sex=None, age=None):
+    out = collections.Counter()
+    for (c, dd, h, n, s, b, doc), k in CROSSINGS.items():
+        if (cp and c != cp) or (d and dd != d) or (hours and h not in hours) or \
+                (nat and n != nat) or (sex and s != sex) or (age and b != age):
+            continue
+        label = {"nat": n, "sex": s, "age": b, "doc": doc, "checkpoint": c,
+                 "direction": dd, "hour": h, "day": h[:8], None: "total"}[by]
+        out[label] += k
+    return dict(out)
+
+
+def query(redis, *args):
+    p = subprocess.run([QUERY, "--redis", "unix:" + redis.socket] + list(args),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def rows_csv(out):
+    lines = out.strip().splitlines()[1:]
+    return {l.split(",")[0]: int(l.split(",")[1]) for l in lines}
+
+
+def test_groupings(redis):
+    cases = [
+        ([], None, {}),
+        (["--by", "nat"], "nat", {}),
+        (["--by", "sex"], "sex", {}),
+        (["--by", "age"], "age", {}),
+        (["--by", "doc"], "doc", {}),
+        (["--by", "checkpoint"], "checkpoint", {}),
+        (["--by", "direction"], "direction", {}),
+        (["--by", "hour", "--from", "2022-09-27T22", "--to", "2022-09-28T01"], "hour", {}),
+        (["--by", "day", "--from", "2022-09-27", "--to", "2022-09-28"], "day", {}),
+        # A partial day (hour keys) plus a whole day (the day key).
+        (["--by", "nat", "--from", "2022-09-27T23", "--to", "2022-09-28T23"], "nat",
+         {"hours": HOURS[1:]}),
+        (["--by", "sex", "--nat", "RUS"], "sex", {"nat": "RUS"}),
+        (["--by", "age", "--nat", "KAZ", "--sex", "F"], "age", {"nat": "KAZ", "sex": "F"}),
+        (["--by", "checkpoint", "--nat", "D"], "checkpoint", {"nat": "D"}),
+        (["--checkpoint", "verkhny-lars", "--direction", "exit", "--nat", "RUS",
+          "--sex", "M", "--age", "18-27", "--from", "2022-09-27", "--to", "2022-09-27"],
+         None, {"cp": "verkhny-lars", "d": "exit", "nat": "RUS", "sex": "M",
+                "age": "18-27", "hours": HOURS[:2]}),
+        (["--by", "day", "--direction", "entry", "--from", "2022-09-28T00", "--to",
+          "2022-09-28T00"], "day", {"d": "entry", "hours": HOURS[2:3]}),
+    ]
+    for args, by, filt in cases:
+        want = expected(by, **filt)
+        rc, out, err = query(redis, *(args + ["--format", "csv"]))
+        got = rows_csv(out) if rc == 0 else None
+        if by is None and got is not None:
+            got = {"total": got.get("total", 0)}
+        tap("query %s: csv" % " ".join(args or ["(all)"]), got == want,
+            "want %s got %s %s" % (want, got, err))
+    rc, out, err = query(redis, "--by", "nat", "--format", "json")
+    data = json.loads(out) if rc == 0 else {}
+    tap("json format", data.get("by") == "nat" and
+        {r["nat"]: r["crossings"] for r in data.get("rows", [])} == expected("nat") and
+        data.get("total") == sum(expected("nat").values()), out)
+    rc, out, err = query(redis, "--by", "nat")
+    lines = out.splitlines()
+    want = sorted(expected("nat").items(), key=lambda kv: -kv[1])
+    bars = [l.count("\u2588") for l in lines[1:-1]]
+    tap("table: rows by count with proportional bars, then the total",
+        rc == 0 and [l.split()[0] for l in lines[1:-1]] == [k for k, _ in want] and
+        bars[0] == 40 and all(abs(b - 40 * v / want[0][1]) <= 1 for b, (_, v) in
+                              zip(bars, want)) and lines[-1].split() == ["total",
+                                                                         str(sum(expected("nat").values()))],
+        out)
+    rc, out, err = query(redis, "--by", "nat", "--top", "2", "--format", "csv")
+    tap("--top 2 keeps the two largest", rc == 0 and list(rows_csv(out)) ==
+        [k for k, _ in want[:2]], out)
+
+
+def test_errors(redis):
+    for args, text in [(["--by", "colour"], "--by"), (["--bogus"], "--bogus"),
+                       (["--from", "2022-02-30"], "--from"),
+                       (["--to", "2022-09-28"], "needs --from"),
+                       (["--by", "doc", "--nat", "RUS"], "--by doc"),
+                       (["--format", "xml"], "--format"), (["frobnicate"], "frobnicate")]:
+        rc, out, err = query(redis, *args)
+        tap("bad command line %s: one line, exit 2" % " ".join(args),
+            rc == 2 and len(err.strip().splitlines()) == 1 and text in err, err)
+    p = subprocess.run([QUERY, "--redis", "unix:" + TMP + "/none.sock"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    tap("unreachable Redis: one line, exit 2", p.returncode == 2 and
+        len(p.stderr.decode().strip().splitlines()) == 1, p.stderr.decode())
+
+
+def test_watch_and_status(redis):
+    cfg = os.path.join(TMP, "watch.ini")
+    with open(cfg, "w") as f:
+        f.write(CONFIG.replace("name = test-node", "name = watch-node") +
+                "\n[redis]\nunix = %s\nflush_interval_ms = 200\n" % redis.socket)
+    cap = Capture()
+    t = ms(2022, 9, 27, 14)
+    for i in range(25):
+        cap.add(t, udp_frame("10.17.0.21", "10.0.0.1",
+                             framed(Doc("W%07d" % i).text(), 2, 17, 1, i + 1, t)))
+    pcap = os.path.join(TMP, "watch.pcap")
+    cap.write(PCAP_WRITE, pcap)
+    watch = subprocess.Popen([QUERY, "--redis", "unix:" + redis.socket, "watch",
+                              "--count", "1"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    time.sleep(0.5)
+    subprocess.run(ingest_command(INGEST, "net_pcap0,rx_pcap=" + pcap,
+                                  "crossings-query-%d" % os.getpid(), cfg,
+                                  ["--idle-exit", "1"]),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    try:
+        out, err = watch.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        watch.kill()
+        out, err = watch.communicate()
+    out = out.decode()
+    tap("watch shows a flush: its node and the checkpoint's crossings",
+        watch.returncode == 0 and "node watch-node flush" in out and
+        any(l.split()[:3] == ["verkhny-lars:exit", "25", "+25"] for l in out.splitlines()),
+        out + err.decode())
+    rc, out, err = query(redis, "status")
+    tap("status shows the node, its run, sequence and counters",
+        rc == 0 and "node watch-node" in out and "records_crossing" in out and
+        "last flush" in out, out + err)
+
+
+def main():
+    redis = RedisServer(os.path.join(TMP, "redis")).start()
+    try:
+        fill(redis)
+        test_groupings(redis)
+        test_errors(redis)
+        test_watch_and_status(redis)
+    finally:
+        redis.stop()
+    print("1..%d" % len(RESULTS))
+    return 0 if all(RESULTS) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,691 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * crossings-query: reads the counter hashes of docs/redis.md, sums them
+ * over checkpoints, directions and time, and prints them grouped, as a
+ * table with a bar per row, CSV or JSON. "watch" follows the updates of
+ * each flush; "status" shows each node.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#define EXIT_USAGE 2
+#define NAME_MAX_ 64
+#define ROWS_MAX 4096
+
+enum by { BY_NONE, BY_NAT, BY_SEX, BY_AGE, BY_DOC, BY_CHECKPOINT,
+	  BY_DIRECTION, BY_HOUR, BY_DAY };
+static const char *const by_names[] = { "total", "nat", "sex", "age", "doc",
+	"checkpoint", "direction", "hour", "day" };
+
+struct query {
+	const char *redis;
+	const char *user, *password;
+	const char *checkpoint;		/* NULL: every checkpoint */
+	const char *direction;		/* NULL: entry, exit and unknown */
+	int64_t from_hour, to_hour;	/* hours since 1970, -1: all time */
+	enum by by;
+	const char *nat, *sex, *age;	/* filters */
+	long top;
+	enum { FORMAT_TABLE, FORMAT_CSV, FORMAT_JSON } format;
+	long count;			/* watch: stop after this many */
+};
+
+struct row {
+	char label[NAME_MAX_ + 16];
+	long long value;
+	long long order;		/* hour or day, to sort by time */
+};
+
+static struct row rows[ROWS_MAX];
+static unsigned int row_count;
+
+static int
+usage_error(const char *what, const char *detail)
+{
+	fprintf(stderr, "crossings-query: %s%s%s\n", what, detail ? ": " : "",
+		detail ? detail : "");
+	return EXIT_USAGE;
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+"usage: crossings-query [--redis HOST:PORT | --redis unix:PATH] [--user U] [--password P]\n"
+"                       [--checkpoint CP] [--direction entry|exit|unknown]\n"
+"                       [--from YYYY-MM-DD[THH]] [--to YYYY-MM-DD[THH]]\n"
+"                       [--by nat|sex|age|doc|checkpoint|direction|hour|day]\n"
+"                       [--nat CODE] [--sex M|F|X] [--age BAND] [--top N]\n"
+"                       [--format table|csv|json]\n"
+"       crossings-query watch [--count N]   live view of crossings:updates\n"
+"       crossings-query status              each node's last flush and counters\n");
+}
+
+/* "2022-09-27T14" (or "2022-09-27": its first or last hour). */
+static int
+parse_hour(const char *s, bool end, int64_t *hour)
+{
+	struct tm tm = { 0 };
+	int y, m, d, h = end ? 23 : 0, n = 0;
+
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10)
+		return -EINVAL;
+	if (s[10] != '\0') {
+		if (s[10] != 'T' || sscanf(s + 11, "%2d%n", &h, &n) != 1 ||
+		    n != 2 || s[13] != '\0')
+			return -EINVAL;
+	}
+	if (m < 1 || m > 12 || d < 1 || d > 31 || h < 0 || h > 23)
+		return -EINVAL;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	*hour = (int64_t)timegm(&tm) / 3600;
+	/* timegm normalises 2022-02-30 into March: refuse it. */
+	gmtime_r(&(time_t){ *hour * 3600 }, &tm);
+	return tm.tm_mday == d ? 0 : -EINVAL;
+}
+
+static void
+format_hour(int64_t hour, char *out, size_t len, bool day_only)
+{
+	time_t t = hour * 3600;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, len, day_only ? "%Y%m%d" : "%Y%m%d%H", &tm);
+}
+
+static redisContext *
+connect_redis(const struct query *q)
+{
+	struct timeval tv = { 2, 0 };
+	redisContext *c;
+	const char *colon;
+
+	if (strncmp(q->redis, "unix:", 5) == 0) {
+		c = redisConnectUnixWithTimeout(q->redis + 5, tv);
+	} else {
+		char host[256];
+		size_t n;
+
+		colon = strrchr(q->redis, ':');
+		n = colon ? (size_t)(colon - q->redis) : 0;
+		if (colon == NULL || n == 0 || n >= sizeof(host)) {
+			usage_error("--redis", "expected HOST:PORT or unix:PATH");
+			return NULL;
+		}
+		memcpy(host, q->redis, n);
+		host[n] = '\0';
+		c = redisConnectWithTimeout(host, atoi(colon + 1), tv);
+	}
+	if (c == NULL || c->err) {
+		fprintf(stderr, "crossings-query: redis %s: %s\n", q->redis,
+			c ? c->errstr : "out of memory");
+		if (c)
+			redisFree(c);
+		return NULL;
+	}
+	redisSetTimeout(c, tv);
+	if (q->password) {
+		redisReply *r = q->user ?
+			redisCommand(c, "AUTH %s %s", q->user, q->password) :
+			redisCommand(c, "AUTH %s", q->password);
+
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			fprintf(stderr, "crossings-query: redis %s: authentication "
+				"refused: %s\n", q->redis, r ? r->str : c->errstr);
+			if (r)
+				freeReplyObject(r);
+			redisFree(c);
+			return NULL;
+		}
+		freeReplyObject(r);
+	}
+	return c;
+}
+
+/* A reply that is an error or missing ends the program, clearly. */
+static redisReply *
+checked(redisContext *c, redisReply *r, const struct query *q)
+{
+	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+		fprintf(stderr, "crossings-query: redis %s: %s\n", q->redis,
+			r ? r->str : c->errstr);
+		exit(EXIT_USAGE);
+	}
+	return r;
+}
+
+static void
+add_row(const char *label, long long value, long long order)
+{
+	for (unsigned int i = 0; i < row_count; i++) {
+		if (strcmp(rows[i].label, label) == 0) {
+			rows[i].value += value;
+			return;
+		}
+	}
+	if (row_count == ROWS_MAX)
+		return;
+	snprintf(rows[row_count].label, sizeof(rows[0].label), "%s", label);
+	rows[row_count].value = value;
+	rows[row_count++].order = order;
+}
+
+/*
+ * Which part of a field counts, and under which label. With a filter
+ * on nationality, sex or age the cross-tab fields x:NAT:SEX:BAND are
+ * summed; otherwise the family of the grouping, or total.
+ */
+static bool
+select_field(const struct query *q, const char *field, const char *context,
+	     char *label, size_t len)
+{
+	bool filtered = q->nat || q->sex || q->age;
+
+	if (filtered) {
+		char nat[8], sex[4], age[16];
+
+		if (strncmp(field, "x:", 2) != 0 ||
+		    sscanf(field + 2, "%7[^:]:%3[^:]:%15s", nat, sex, age) != 3)
+			return false;
+		if ((q->nat && strcmp(q->nat, nat)) || (q->sex && strcmp(q->sex, sex)) ||
+		    (q->age && strcmp(q->age, age)))
+			return false;
+		snprintf(label, len, "%s", q->by == BY_NAT ? nat : q->by == BY_SEX ? sex :
+			 q->by == BY_AGE ? age : context);
+		return true;
+	}
+	if (q->by >= BY_NAT && q->by <= BY_DOC) {
+		const char *prefix = by_names[q->by];
+		size_t n = strlen(prefix);
+
+		if (strncmp(field, prefix, n) != 0 || field[n] != ':')
+			return false;
+		snprintf(label, len, "%s", field + n + 1);
+		return true;
+	}
+	if (strcmp(field, "total") != 0)
+		return false;
+	snprintf(label, len, "%s", context);
+	return true;
+}
+
+/* One key to read and what it stands for. */
+struct unit {
+	char suffix[32];		/* "all", "d:20220927", "h:2022092714" */
+	int64_t hour;			/* first hour it covers */
+	bool day;
+};
+
+static unsigned int
+time_units(const struct query *q, struct unit **out)
+{
+	struct unit *u;
+	unsigned int n = 0;
+	char buf[16];
+
+	if (q->from_hour < 0) {
+		u = calloc(1, sizeof(*u));
+		strcpy(u->suffix, "all");
+		*out = u;
+		return 1;
+	}
+	u = calloc(q->to_hour - q->from_hour + 1, sizeof(*u));
+	for (int64_t h = q->from_hour; h <= q->to_hour;) {
+		/* A whole day inside the range: its day key. */
+		if (h % 24 == 0 && h + 23 <= q->to_hour && q->by != BY_HOUR) {
+			format_hour(h, buf, sizeof(buf), true);
+			snprintf(u[n].suffix, sizeof(u[n].suffix), "d:%s", buf);
+			u[n].day = true;
+			u[n++].hour = h;
+			h += 24;
+		} else {
+			format_hour(h, buf, sizeof(buf), false);
+			snprintf(u[n].suffix, sizeof(u[n].suffix), "h:%s", buf);
+			u[n++].hour = h;
+			h++;
+		}
+	}
+	*out = u;
+	return n;
+}
+
+static int
+by_value(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	return (x->value < y->value) - (x->value > y->value);
+}
+
+static int
+by_order(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	if (x->order != y->order)
+		return (x->order > y->order) - (x->order < y->order);
+	return strcmp(x->label, y->label);
+}
+
+static void
+print_rows(const struct query *q)
+{
+	const char *what = by_names[q->by];
+	long long total = 0, max = 0;
+	unsigned int shown = row_count;
+
+	if (q->by == BY_HOUR || q->by == BY_DAY)
+		qsort(rows, row_count, sizeof(rows[0]), by_order);
+	else
+		qsort(rows, row_count, sizeof(rows[0]), by_value);
+	for (unsigned int i = 0; i < row_count; i++) {
+		total += rows[i].value;
+		if (rows[i].value > max)
+			max = rows[i].value;
+	}
+	if (q->top > 0 && (unsigned long)q->top < shown) {
+		if (q->by == BY_HOUR || q->by == BY_DAY) {
+			/* The top N periods, still in time order. */
+			qsort(rows, row_count, sizeof(rows[0]), by_value);
+			qsort(rows, q->top, sizeof(rows[0]), by_order);
+		}
+		shown = q->top;
+	}
+	if (q->format == FORMAT_CSV) {
+		printf("%s,crossings\n", what);
+		for (unsigned int i = 0; i < shown; i++)
+			printf("%s,%lld\n", rows[i].label, rows[i].value);
+		return;
+	}
+	if (q->format == FORMAT_JSON) {
+		printf("{\"by\":\"%s\",\"rows\":[", what);
+		for (unsigned int i = 0; i < shown; i++)
+			printf("%s{\"%s\":\"%s\",\"crossings\":%lld}", i ? "," : "", what,
+			       rows[i].label, rows[i].value);
+		printf("],\"total\":%lld}\n", total);
+		return;
+	}
+	if (q->by == BY_NONE) {
+		printf("crossings %lld\n", total);
+		return;
+	}
+	printf("%-16s %12s\n", what, "crossings");
+	for (unsigned int i = 0; i < shown; i++) {
+		int width = max ? (int)((rows[i].value * 40 + max - 1) / max) : 0;
+
+		printf("%-16s %12lld  ", rows[i].label, rows[i].value);
+		for (int b = 0; b < width; b++)
+			fputs("\u2588", stdout);
+		putchar('\n');
+	}
+	printf("%-16s %12lld\n", "total", total);
+}
+
+static int
+run_query(const struct query *q)
+{
+	static const char *const all_dirs[] = { "entry", "exit", "unknown" };
+	redisContext *c = connect_redis(q);
+	redisReply *cps, *r;
+	struct unit *units;
+	unsigned int nunits, ncp, ndir = q->direction ? 1 : 3;
+	const char *const *dirs = q->direction ? &q->direction : all_dirs;
+
+	if (c == NULL)
+		return EXIT_USAGE;
+	if (q->checkpoint) {
+		cps = NULL;
+		ncp = 1;
+	} else {
+		cps = checked(c, redisCommand(c, "SMEMBERS crossings:checkpoints"), q);
+		ncp = cps->elements;
+	}
+	nunits = time_units(q, &units);
+	/* Every key in one pipeline. */
+	for (unsigned int i = 0; i < ncp; i++) {
+		const char *cp = cps ? cps->element[i]->str : q->checkpoint;
+
+		for (unsigned int d = 0; d < ndir; d++)
+			for (unsigned int u = 0; u < nunits; u++)
+				redisAppendCommand(c, "HGETALL crossings:%s:%s:%s", cp,
+						   dirs[d], units[u].suffix);
+	}
+	for (unsigned int i = 0; i < ncp; i++) {
+		const char *cp = cps ? cps->element[i]->str : q->checkpoint;
+
+		for (unsigned int d = 0; d < ndir; d++) {
+			for (unsigned int u = 0; u < nunits; u++) {
+				char context[NAME_MAX_ + 16], label[NAME_MAX_ + 16];
+				long long order = 0;
+
+				if (redisGetReply(c, (void **)&r) != REDIS_OK)
+					r = NULL;
+				checked(c, r, q);
+				switch (q->by) {
+				case BY_CHECKPOINT:
+					snprintf(context, sizeof(context), "%s", cp);
+					break;
+				case BY_DIRECTION:
+					snprintf(context, sizeof(context), "%s", dirs[d]);
+					break;
+				case BY_HOUR:
+					format_hour(units[u].hour, context, sizeof(context), false);
+					order = units[u].hour;
+					break;
+				case BY_DAY:
+					format_hour(units[u].hour, context, sizeof(context), true);
+					order = units[u].hour / 24;
+					break;
+				default:
+					snprintf(context, sizeof(context), "total");
+				}
+				for (size_t e = 0; e + 1 < r->elements; e += 2)
+					if (select_field(q, r->element[e]->str, context, label,
+							 sizeof(label)))
+						add_row(label, atoll(r->element[e + 1]->str), order);
+				freeReplyObject(r);
+			}
+		}
+	}
+	print_rows(q);
+	free(units);
+	if (cps)
+		freeReplyObject(cps);
+	redisFree(c);
+	return 0;
+}
+
+static int
+run_status(const struct query *q)
+{
+	redisContext *c = connect_redis(q);
+	redisReply *keys;
+	struct timeval now;
+
+	if (c == NULL)
+		return EXIT_USAGE;
+	gettimeofday(&now, NULL);
+	keys = checked(c, redisCommand(c, "KEYS crossings:node:*"), q);
+	if (keys->elements == 0)
+		printf("no node has flushed yet\n");
+	for (size_t i = 0; i < keys->elements; i++) {
+		redisReply *h = checked(c, redisCommand(c, "HGETALL %s",
+						       keys->element[i]->str), q);
+		long long last = 0;
+
+		printf("node %s\n", keys->element[i]->str + strlen("crossings:node:"));
+		for (size_t e = 0; e + 1 < h->elements; e += 2)
+			if (strcmp(h->element[e]->str, "last_flush_ms") == 0)
+				last = atoll(h->element[e + 1]->str);
+		printf("  %-28s %.1f s ago\n", "last flush",
+		       last ? ((long long)now.tv_sec * 1000 + now.tv_usec / 1000 - last) / 1e3 : -1);
+		for (size_t e = 0; e + 1 < h->elements; e += 2)
+			printf("  %-28s %s\n", h->element[e]->str, h->element[e + 1]->str);
+		freeReplyObject(h);
+	}
+	freeReplyObject(keys);
+	redisFree(c);
+	return 0;
+}
+
+/* Totals per "{cp}:{dir}" since watching began, from update messages. */
+struct flow {
+	char name[NAME_MAX_ + 16];
+	long long total;
+	long long last;			/* in the latest message */
+};
+
+static void
+watch_message(const char *msg, struct flow *flows, unsigned int *nflows,
+	      char *header, size_t header_len)
+{
+	const char *p = strstr(msg, "\"buckets\":{");
+	char node[NAME_MAX_] = "?";
+	long long seq = 0;
+	const char *n = strstr(msg, "\"node\":\"");
+
+	if (n)
+		sscanf(n + 8, "%63[^\"]", node);
+	if ((n = strstr(msg, "\"seq\":")))
+		seq = atoll(n + 6);
+	snprintf(header, header_len, "node %s flush %lld", node, seq);
+	for (unsigned int i = 0; i < *nflows; i++)
+		flows[i].last = 0;
+	if (p == NULL)
+		return;
+	p += 11;
+	/* "cp:dir:hour":{"total":n,...} */
+	while (*p == '"') {
+		char bucket[NAME_MAX_ + 32], name[NAME_MAX_ + 16];
+		const char *end = strchr(p + 1, '"'), *close, *t;
+		long long total = 0;
+		size_t len;
+		unsigned int i;
+
+		if (end == NULL || (size_t)(end - p - 1) >= sizeof(bucket))
+			return;
+		memcpy(bucket, p + 1, end - p - 1);
+		bucket[end - p - 1] = '\0';
+		close = strchr(end, '}');
+		if (close == NULL)
+			return;
+		t = strstr(end, "\"total\":");
+		if (t && t < close)
+			total = atoll(t + 8);
+		/* Drop the hour: flows are per checkpoint and direction. */
+		len = strrchr(bucket, ':') ? (size_t)(strrchr(bucket, ':') - bucket) : strlen(bucket);
+		snprintf(name, sizeof(name), "%.*s", (int)len, bucket);
+		for (i = 0; i < *nflows && strcmp(flows[i].name, name); i++)
+			;
+		if (i == *nflows && *nflows < 256) {
+			snprintf(flows[i].name, sizeof(flows[i].name), "%s", name);
+			flows[i].total = flows[i].last = 0;
+			(*nflows)++;
+		}
+		if (i < *nflows) {
+			flows[i].total += total;
+			flows[i].last += total;
+		}
+		p = close + 1;
+		if (*p == ',')
+			p++;
+	}
+}
+
+static int
+run_watch(const struct query *q)
+{
+	static struct flow flows[256];
+	redisContext *c = connect_redis(q);
+	redisReply *r;
+	unsigned int nflows = 0;
+	bool tty = isatty(STDOUT_FILENO);
+	long seen = 0;
+	char header[128];
+
+	if (c == NULL)
+		return EXIT_USAGE;
+	/* Updates come when nodes flush: no read timeout. */
+	redisSetTimeout(c, (struct timeval){ 0, 0 });
+	checked(c, redisCommand(c, "SUBSCRIBE crossings:updates"), q);
+	fprintf(stderr, "watching crossings:updates (Ctrl-C to stop)\n");
+	while (q->count == 0 || seen < q->count) {
+		long long max = 1;
+
+		if (redisGetReply(c, (void **)&r) != REDIS_OK) {
+			fprintf(stderr, "crossings-query: redis %s: %s\n", q->redis, c->errstr);
+			redisFree(c);
+			return EXIT_USAGE;
+		}
+		if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+		    strcmp(r->element[0]->str, "message") == 0) {
+			watch_message(r->element[2]->str, flows, &nflows, header,
+				      sizeof(header));
+			seen++;
+			for (unsigned int i = 0; i < nflows; i++)
+				if (flows[i].total > max)
+					max = flows[i].total;
+			if (tty)
+				fputs("\033[H\033[2J", stdout);
+			printf("%s\n%-32s %10s %8s\n", header, "checkpoint:direction",
+			       "crossings", "last");
+			for (unsigned int i = 0; i < nflows; i++) {
+				printf("%-32s %10lld %+8lld  ", flows[i].name, flows[i].total,
+				       flows[i].last);
+				for (long long b = 0; b < (flows[i].total * 40 + max - 1) / max; b++)
+					fputs("\u2588", stdout);
+				putchar('\n');
+			}
+			fflush(stdout);
+		}
+		freeReplyObject(r);
+	}
+	redisFree(c);
+	return 0;
+}
+
+static int
+parse_by(const char *v, enum by *by)
+{
+	for (unsigned int i = BY_NAT; i <= BY_DAY; i++) {
+		if (strcmp(v, by_names[i]) == 0) {
+			*by = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int
+main(int argc, char **argv)
+{
+	enum { REDIS = 256, USER, PASSWORD, CHECKPOINT, DIRECTION, FROM, TO, BY,
+	       NAT, SEX, AGE, TOP, FORMAT, COUNT, HELP };
+	static const struct option longs[] = {
+		{ "redis", required_argument, NULL, REDIS },
+		{ "user", required_argument, NULL, USER },
+		{ "password", required_argument, NULL, PASSWORD },
+		{ "checkpoint", required_argument, NULL, CHECKPOINT },
+		{ "direction", required_argument, NULL, DIRECTION },
+		{ "from", required_argument, NULL, FROM },
+		{ "to", required_argument, NULL, TO },
+		{ "by", required_argument, NULL, BY },
+		{ "nat", required_argument, NULL, NAT },
+		{ "sex", required_argument, NULL, SEX },
+		{ "age", required_argument, NULL, AGE },
+		{ "top", required_argument, NULL, TOP },
+		{ "format", required_argument, NULL, FORMAT },
+		{ "count", required_argument, NULL, COUNT },
+		{ "help", no_argument, NULL, HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct query q = { .redis = "127.0.0.1:6379", .from_hour = -1, .to_hour = -1 };
+	const char *from = NULL, *to = NULL, *mode = NULL;
+	char *end;
+	int opt;
+
+	signal(SIGPIPE, SIG_IGN);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+		switch (opt) {
+		case REDIS: q.redis = optarg; break;
+		case USER: q.user = optarg; break;
+		case PASSWORD: q.password = optarg; break;
+		case CHECKPOINT: q.checkpoint = optarg; break;
+		case DIRECTION:
+			if (strcmp(optarg, "entry") && strcmp(optarg, "exit") &&
+			    strcmp(optarg, "unknown"))
+				return usage_error("--direction", "expected entry, exit or unknown");
+			q.direction = optarg;
+			break;
+		case FROM: from = optarg; break;
+		case TO: to = optarg; break;
+		case BY:
+			if (parse_by(optarg, &q.by) != 0)
+				return usage_error("--by", "expected nat, sex, age, doc, "
+						   "checkpoint, direction, hour or day");
+			break;
+		case NAT: q.nat = optarg; break;
+		case SEX:
+			if (strcmp(optarg, "M") && strcmp(optarg, "F") && strcmp(optarg, "X"))
+				return usage_error("--sex", "expected M, F or X");
+			q.sex = optarg;
+			break;
+		case AGE: q.age = optarg; break;
+		case TOP:
+		case COUNT: {
+			long v = strtol(optarg, &end, 10);
+
+			if (*end != '\0' || v < 1)
+				return usage_error(opt == TOP ? "--top" : "--count",
+						   "expected a number >= 1");
+			if (opt == TOP)
+				q.top = v;
+			else
+				q.count = v;
+			break;
+		}
+		case FORMAT:
+			if (strcmp(optarg, "table") == 0)
+				q.format = FORMAT_TABLE;
+			else if (strcmp(optarg, "csv") == 0)
+				q.format = FORMAT_CSV;
+			else if (strcmp(optarg, "json") == 0)
+				q.format = FORMAT_JSON;
+			else
+				return usage_error("--format", "expected table, csv or json");
+			break;
+		case HELP:
+			usage(stdout);
+			return 0;
+		default:
+			return usage_error(argv[optind - 1],
+					   optopt ? "needs a value" : "unknown option");
+		}
+	}
+	if (optind < argc)
+		mode = argv[optind++];
+	if (optind < argc)
+		return usage_error(argv[optind], "unexpected argument");
+	if (mode && strcmp(mode, "watch") && strcmp(mode, "status"))
+		return usage_error(mode, "unknown command (watch or status)");
+	if (from && parse_hour(from, false, &q.from_hour) != 0)
+		return usage_error("--from", "expected YYYY-MM-DD or YYYY-MM-DDTHH");
+	if (to && parse_hour(to, true, &q.to_hour) != 0)
+		return usage_error("--to", "expected YYYY-MM-DD or YYYY-MM-DDTHH");
+	if (to && !from)
+		return usage_error("--to", "needs --from");
+	if (from && !to)
+		q.to_hour = time(NULL) / 3600;
+	if (from && q.to_hour < q.from_hour)
+		return usage_error("--to", "before --from");
+	if (from && q.to_hour - q.from_hour > 24 * 3700)
+		return usage_error("--from", "a range of more than ten years");
+	if ((q.by == BY_HOUR || q.by == BY_DAY) && !from)
+		return usage_error("--by", "hour and day need --from");
+	if (q.by == BY_DOC && (q.nat || q.sex || q.age))
+		return usage_error("--by doc", "has no breakdown by nationality, "
+				   "sex or age (the cross-tab is nat x sex x age)");
+	if (mode && strcmp(mode, "watch") == 0)
+		return run_watch(&q);
+	if (mode)
+		return run_status(&q);
+	return run_query(&q);
+}
