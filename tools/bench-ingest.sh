@@ -5,7 +5,9 @@
 # The capture holds TD3 raw records (DOCS distinct documents, each also
 # re-scanned), replayed from memory by the pcap vdev (infinite_rx=1).
 # One worker lcore; the deduplication table is pre-filled with PREFILL
-# documents. Prints Mpps of both and the ratio.
+# documents. crossings-ingest runs twice, with --no-redis and publishing
+# to a private redis-server (flush every 100 ms), to show that
+# publishing does not slow the workers. Prints Mpps of each and ratios.
 #
 # usage: tools/bench-ingest.sh [SECONDS] [DOCS] [PREFILL]
 set -eu
@@ -65,31 +67,55 @@ INI
 vdev="net_pcap0,rx_pcap=$work/bench.pcap,infinite_rx=1"
 eal=(-l 0,1 "${mem[@]}" --no-pci --log-level lib.eal:error)
 
-build/app/crossings-ingest "${eal[@]}" --file-prefix bench-ingest-$$ --vdev "$vdev" \
-	-- --no-redis --config "$work/bench.ini" --stats-interval 1 \
-	--dedup-prefill "$prefill" --mbufs 65536 >/dev/null 2>"$work/ingest.log" &
-pid=$!
-sleep "$seconds"
-kill -INT $pid
-wait $pid || { cat "$work/ingest.log"; exit 1; }
+redis-server --port 0 --unixsocket "$work/redis.sock" --save '' --appendonly no \
+	--dir "$work" >/dev/null &
+redis_pid=$!
+trap 'kill $redis_pid 2>/dev/null; wait $redis_pid 2>/dev/null; rm -rf "$work"' EXIT
+printf '[redis]\nunix = %s\nflush_interval_ms = 100\n' "$work/redis.sock" \
+	>>"$work/bench.ini"
+
+# run_ingest LOG [OPTIONS]: SECONDS of crossings-ingest, then SIGINT.
+run_ingest() {
+	local log=$1
+	shift
+	build/app/crossings-ingest "${eal[@]}" --file-prefix bench-ingest-$$ \
+		--vdev "$vdev" -- --config "$work/bench.ini" --stats-interval 1 \
+		--dedup-prefill "$prefill" --mbufs 65536 "$@" >/dev/null 2>"$log" &
+	local pid=$!
+	sleep "$seconds"
+	kill -INT $pid
+	wait $pid || { cat "$log"; exit 1; }
+}
+run_ingest "$work/ingest.log" --no-redis
+run_ingest "$work/ingest-redis.log"
 
 timeout -s INT "$seconds" dpdk-testpmd "${eal[@]}" --file-prefix bench-testpmd-$$ \
 	--vdev "$vdev" -- --forward-mode=rxonly --stats-period 1 --total-num-mbufs 65536 \
 	--no-lsc-interrupt -a >"$work/testpmd.log" 2>&1 || true
 
-python3 - "$work/ingest.log" "$work/testpmd.log" <<'PY'
+python3 - "$work/ingest.log" "$work/ingest-redis.log" "$work/testpmd.log" <<'PY'
 import re, statistics, sys
-ingest = [float(x) for x in re.findall(r"stats: frames \d+ \(([\d.]+) Mpps\)", open(sys.argv[1]).read())]
-testpmd = [int(x) / 1e6 for x in re.findall(r"Rx-pps:\s+(\d+)", open(sys.argv[2], errors="replace").read())]
-# The first second holds start-up; the median resists a noisy neighbour.
-ingest, testpmd = ingest[1:], [x for x in testpmd[1:] if x > 0]
-if not ingest or not testpmd:
+def rates(path):
+    # The first second holds start-up; the median resists a noisy neighbour.
+    return [float(x) for x in re.findall(r"stats: frames \d+ \(([\d.]+) Mpps\)",
+                                         open(path).read())][1:]
+ingest, redis = rates(sys.argv[1]), rates(sys.argv[2])
+testpmd = [int(x) / 1e6 for x in re.findall(r"Rx-pps:\s+(\d+)",
+                                            open(sys.argv[3], errors="replace").read())]
+testpmd = [x for x in testpmd[1:] if x > 0]
+if not ingest or not redis or not testpmd:
     sys.exit("bench-ingest: no figures (see logs)")
-line = open(sys.argv[1]).read()
-occupancy = re.findall(r"dedup (\d+)/(\d+) \((\d+) B/doc\)", line)[-1]
-a, b = statistics.median(ingest), statistics.median(testpmd)
-print("crossings-ingest: %.2f Mpps (median of %d s; min %.2f, max %.2f), dedup table %s/%s documents, %s B/doc"
-      % (a, len(ingest), min(ingest), max(ingest), *occupancy))
-print("testpmd rxonly:   %.2f Mpps (median of %d s)" % (b, len(testpmd)))
-print("ratio:            %.2f" % (a / b))
+log = open(sys.argv[1]).read()
+occupancy = re.findall(r"dedup (\d+)/(\d+) \((\d+) B/doc\)", log)[-1]
+flushes = re.findall(r"redis: flushes (\d+) pending (\d+)", open(sys.argv[2]).read())
+a, r, b = statistics.median(ingest), statistics.median(redis), statistics.median(testpmd)
+print("crossings-ingest --no-redis: %.2f Mpps (median of %d s; min %.2f, max %.2f), "
+      "dedup table %s/%s documents, %s B/doc" % (a, len(ingest), min(ingest), max(ingest),
+                                                 *occupancy))
+print("crossings-ingest with Redis: %.2f Mpps (median of %d s; min %.2f, max %.2f), "
+      "%s flushes acknowledged" % (r, len(redis), min(redis), max(redis),
+                                   flushes[-1][0] if flushes else "no"))
+print("testpmd rxonly:              %.2f Mpps (median of %d s)" % (b, len(testpmd)))
+print("ratio ingest / testpmd:      %.2f" % (a / b))
+print("ratio Redis / --no-redis:    %.2f" % (r / a))
 PY
