@@ -499,6 +499,9 @@ main(int argc, char **argv)
 
 usage_error:
 	output_free(&output);
+	for (unsigned int i = 0; i < ing.worker_count; i++)
+		worker_free(ing.workers[i]);
+	registry_free(ing.registry);
 	conf_free(&ing.conf);
 	rte_eal_cleanup();
 	return EXIT_USAGE;

@@ -524,7 +524,7 @@ run_watch(const struct query *q)
 		return EXIT_USAGE;
 	/* Updates come when nodes flush: no read timeout. */
 	redisSetTimeout(c, (struct timeval){ 0, 0 });
-	checked(c, redisCommand(c, "SUBSCRIBE crossings:updates"), q);
+	freeReplyObject(checked(c, redisCommand(c, "SUBSCRIBE crossings:updates"), q));
 	fprintf(stderr, "watching crossings:updates (Ctrl-C to stop)\n");
 	while (q->count == 0 || seen < q->count) {
 		long long max = 1;

@@ -325,7 +325,8 @@ publish_submit(struct publish *p, struct agg_increment *inc, uint32_t count,
 		flush_free(f);
 		return -ENOMEM;
 	}
-	memcpy(f->status, status, status_count * sizeof(*status));
+	if (status_count > 0)
+		memcpy(f->status, status, status_count * sizeof(*status));
 	/* Keys are sorted, so a checkpoint's keys are adjacent. */
 	for (uint32_t i = 0; i < count; i++) {
 		const char *cp = inc[i].key + 10;	/* after "crossings:" */
