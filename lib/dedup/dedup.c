@@ -127,14 +127,10 @@ dedup_seen(struct dedup_table *t, uint64_t key, int64_t time_ms)
 		s->time_ms = TOMBSTONE;
 		t->entries--;
 	}
-	/* Keys past their window leave from the head, two at a time, so
-	 * the table holds about what the window holds. */
-	for (int i = 0; i < 2 && t->head != t->tail; i++) {
-		s = &t->fifo[t->head % t->capacity];
-		if (s->time_ms != TOMBSTONE && time_ms - s->time_ms < t->window_ms)
-			break;
-		pop_head(t, time_ms);
-	}
+	/* Keys leave only when room is needed, oldest first. Dropping keys
+	 * past their window earlier would need time to run forward on
+	 * every input, and RX queues (or capture files) are not in step:
+	 * a key one queue is done with, another may still need. */
 	if (t->tail - t->head == t->capacity)
 		pop_head(t, time_ms);
 	pos = t->tail++;

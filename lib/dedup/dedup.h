@@ -11,8 +11,9 @@
  * cannot tell two concurrent writers which of them added a key first.
  *
  * Memory is bounded by the capacity. Keys sit in a FIFO in the order
- * they were counted; when the table is full the oldest goes first, and
- * is counted as an eviction when it was still inside the window.
+ * they were counted and leave only when room is needed: the oldest
+ * goes first, counted as an eviction when it was still inside the
+ * window of the record that needed the room, else as expired.
  */
 
 #include <stdint.h>
