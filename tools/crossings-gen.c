@@ -676,12 +676,16 @@ static int
 write_config(const struct generator *g)
 {
 	FILE *f = fopen(g->o.config, "w");
+	uint64_t capacity = 65536;
 
 	if (f == NULL)
 		return -errno;
+	/* Room for every document of the scenario, up to the default. */
+	while (capacity < 2 * g->o.travellers && capacity < 4194304)
+		capacity *= 2;
 	fprintf(f, "; Written by crossings-gen for %s (seed %" PRIu64 ").\n\n"
 		"[node]\nname = gen-node\n\n[dedup]\nwindow_s = %u\n"
-		"capacity = 4194304\n\n", g->o.out, g->o.seed, g->o.window_s);
+		"capacity = %" PRIu64 "\n\n", g->o.out, g->o.seed, g->o.window_s, capacity);
 	for (unsigned int i = 0; i < CHECKPOINTS; i++)
 		fprintf(f, "[checkpoint %s]\nid = %u\n\n", checkpoints[i].name,
 			checkpoints[i].id);

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""End to end: crossings-gen -> crossings-ingest (pcap vdev) -> Redis,
+compared exactly with the counts crossings-gen wrote, for several seeds
+and scenarios, one and two RX queues; and the same through
+crossings-query. Prints TAP.
+
+usage: test_e2e.py CROSSINGS_GEN CROSSINGS_INGEST CROSSINGS_QUERY
+"""
+
+import collections
+import filecmp
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ingest_lib import RedisServer, diff, ingest_command  # noqa: E402
+
+GEN, INGEST, QUERY = (os.path.abspath(a) for a in sys.argv[1:4])
+TMP = tempfile.mkdtemp(prefix="crossings-e2e-")
+RESULTS = []
+_runs = 0
+
+
+def tap(name, ok, why=""):
+    RESULTS.append(ok)
+    print("%s %d - %s" % ("ok" if ok else "not ok", len(RESULTS), name))
+    if not ok:
+        print("# " + str(why).replace("\n", "\n# "))
+    sys.stdout.flush()
+
+
+def generate(name, *args):
+    out = os.path.join(TMP, name + ".pcap")
+    p = subprocess.run([GEN, "--out", out] + list(args), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        raise RuntimeError(p.stderr.decode())
+    base = out[:-5]
+    return base, json.load(open(base + ".expected.json"))
+
+
+def ingest(base, files, redis, workers=1):
+    global _runs
+    _runs += 1
+    config = base + ".ini"
+    with open(config, "a") as f:
+        f.write("\n[redis]\nunix = %s\nflush_interval_ms = 300\n" % redis.socket)
+    captures = [base + ".pcap"] if files == 1 else \
+        ["%s-%d.pcap" % (base, i) for i in range(files)]
+    vdev = "net_pcap0," + ",".join("rx_pcap=" + c for c in captures)
+    cmd = ingest_command(INGEST, vdev, "crossings-e2e-%d-%d" % (os.getpid(), _runs),
+                         config, ["--idle-exit", "1"], memory_mb=1024, workers=workers)
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=300)
+
+
+def scenario(name, files=1, workers=1, args=()):
+    slug = "scenario-%d" % len(RESULTS)
+    base, expected = generate(slug, "--files", str(files), *args)
+    redis = RedisServer(os.path.join(TMP, slug + "-redis")).start()
+    try:
+        p = ingest(base, files, redis, workers)
+        got = redis.counts()
+        tap("%s: Redis holds exactly the generator's counts" % name,
+            p.returncode == 0 and got == expected,
+            "exit %d; %s\n%s" % (p.returncode, diff(expected, got),
+                                 p.stderr.decode()[-800:]))
+        return redis, expected
+    except Exception:
+        redis.stop()
+        raise
+
+
+def query(redis, *args):
+    p = subprocess.run([QUERY, "--redis", "unix:" + redis.socket] + list(args),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return p.returncode, p.stdout.decode()
+
+
+def check_queries(redis, expected):
+    totals = collections.Counter()
+    days = collections.Counter()
+    nats = collections.Counter()
+    for key, fields in expected.items():
+        parts = key.split(":")
+        if key == "crossings:checkpoints":
+            continue
+        if parts[3] == "all":
+            totals[parts[1]] += fields.get("total", 0)
+            for f, v in fields.items():
+                if f.startswith("nat:"):
+                    nats[f[4:]] += v
+        elif parts[3] == "d" and parts[2] == "exit":
+            days[parts[4]] += fields.get("total", 0)
+    rc, out = query(redis, "--by", "checkpoint", "--format", "json")
+    got = {r["checkpoint"]: r["crossings"] for r in json.loads(out)["rows"]} if rc == 0 else {}
+    tap("crossings-query --by checkpoint equals the generator's totals",
+        got == dict(totals), "%s vs %s" % (got, dict(totals)))
+    # Late re-scans run past the scenario's last day.
+    rc, out = query(redis, "--direction", "exit", "--from", "2022-09-15", "--to",
+                    "2022-10-10", "--by", "day", "--format", "csv")
+    got = {l.split(",")[0]: int(l.split(",")[1]) for l in out.split()[1:]} if rc == 0 else {}
+    tap("crossings-query --by day (exits) equals the generator's day keys",
+        got == {k: v for k, v in days.items() if v}, "%s vs %s" % (got, dict(days)))
+    rc, out = query(redis, "--by", "nat", "--top", "3", "--format", "csv")
+    got = [l.split(",")[0] for l in out.split()[1:]] if rc == 0 else []
+    tap("crossings-query --by nat --top 3: the three largest nationalities",
+        got == [k for k, _ in nats.most_common(3)], "%s vs %s" % (got, nats.most_common(3)))
+
+
+def test_determinism():
+    a, ea = generate("same-a", "--seed", "7", "--travellers", "3000")
+    b, eb = generate("same-b", "--seed", "7", "--travellers", "3000")
+    c, ec = generate("other", "--seed", "8", "--travellers", "3000")
+    same = filecmp.cmp(a + ".pcap", b + ".pcap", shallow=False) and ea == eb
+    tap("crossings-gen: same seed, same capture and counts; another seed differs",
+        same and not filecmp.cmp(a + ".pcap", c + ".pcap", shallow=False) and ea != ec)
+
+
+def test_gen_errors():
+    for args, text in [(["--travellers", "x", "--out", "a.pcap"], "--travellers"),
+                       (["--rescans", "2", "--out", "a.pcap"], "--rescans"),
+                       (["--start", "2022-13-01", "--out", "a.pcap"], "--start"),
+                       ([], "--out"), (["--out", "/nonexistent/dir/a.pcap"], "/nonexistent")]:
+        p = subprocess.run([GEN] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           cwd=TMP)
+        err = p.stderr.decode()
+        tap("crossings-gen %s: one line, exit 2" % " ".join(args), p.returncode == 2 and
+            len(err.strip().splitlines()) == 1 and text in err, err)
+
+
+def main():
+    redis, expected = scenario("default scenario, seed 1", args=("--travellers", "8000"))
+    try:
+        check_queries(redis, expected)
+    finally:
+        redis.stop()
+    scenario("seed 2, many re-scans, invalid, split and unrelated frames",
+             args=("--seed", "2", "--travellers", "5000", "--rescans", "0.3",
+                   "--late-rescans", "0.1", "--invalid", "0.05", "--split", "0.8",
+                   "--noise", "0.1", "--retransmissions", "0.1", "--malformed", "0.02",
+                   "--incomplete", "0.02"))[0].stop()
+    scenario("seed 3, no surge, TD1 and TD2 heavy, short window",
+             args=("--seed", "3", "--travellers", "4000", "--surge", "none", "--td1",
+                   "0.4", "--td2", "0.3", "--window", "600", "--days", "5"))[0].stop()
+    scenario("seed 4, two RX queues, one worker", files=2,
+             args=("--seed", "4", "--travellers", "5000", "--rescans", "0.3"))[0].stop()
+    scenario("seed 5, two RX queues, two workers", files=2, workers=2,
+             args=("--seed", "5", "--travellers", "5000", "--rescans", "0.3"))[0].stop()
+    test_determinism()
+    test_gen_errors()
+    print("1..%d" % len(RESULTS))
+    shutil.rmtree(TMP, ignore_errors=True)
+    return 0 if all(RESULTS) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
