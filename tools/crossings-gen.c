@@ -931,8 +931,14 @@ main(int argc, char **argv)
 		g.w[i].live_start_us = (int64_t)time(NULL) * 1000000;
 		g.w[i].dump = dead ? pcap_dump_open(dead, path) : NULL;
 		if (g.expected == NULL || g.w[i].dump == NULL) {
-			fprintf(stderr, "crossings-gen: %s: %s\n", path,
-				dead ? pcap_geterr(dead) : "cannot open");
+			/* pcap's message names the file. */
+			fprintf(stderr, "crossings-gen: %s\n",
+				dead ? pcap_geterr(dead) : "out of memory");
+			while (i-- > 0)
+				pcap_dump_close(g.w[i].dump);
+			if (dead)
+				pcap_close(dead);
+			agg_table_free(g.expected);
 			return EXIT_USAGE;
 		}
 	}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test suite (unit, eal, integration) with meson, then the
+# Runs every test suite (unit, eal, integration, system) with meson, then the
 # unit and integration suites again under AddressSanitizer and
 # UndefinedBehaviorSanitizer.
 # Ends with one line "N passed, N failed" over every test case run;
