@@ -163,6 +163,7 @@ void stats_line(const struct ingest *ing, const char *what, double seconds,
 		uint64_t frames_before);
 int stats_telemetry_register(struct ingest *ing);
 uint64_t stats_frames(const struct ingest_counters *c);
+uint64_t stats_records(const struct ingest_counters *c);
 const char *stats_frame_name(unsigned int i);
 const char *stats_record_name(unsigned int i);
 

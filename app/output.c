@@ -108,16 +108,12 @@ node_status(const struct ingest *ing, const struct output *o,
 		st[n++].value = (v); \
 	} \
 } while (0)
-	uint64_t records = 0;
-
 	stats_sum(ing, &c);
 	publish_stats(o->pub, &ps);
-	for (unsigned int i = 0; i < RECORD_COUNTER_COUNT; i++)
-		records += c.records[i];
 	STATUS("%s", "frames", stats_frames(&c));
 	for (unsigned int i = 0; i < FRAME_COUNTER_COUNT; i++)
 		STATUS("frames_%s", stats_frame_name(i), c.frames[i]);
-	STATUS("%s", "records", records);
+	STATUS("%s", "records", stats_records(&c));
 	for (unsigned int i = 0; i < RECORD_COUNTER_COUNT; i++)
 		STATUS("records_%s", stats_record_name(i), c.records[i]);
 	STATUS("%s", "pending_flushes", ps.pending);

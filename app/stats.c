@@ -57,8 +57,8 @@ stats_frames(const struct ingest_counters *c)
 	return n;
 }
 
-static uint64_t
-records(const struct ingest_counters *c)
+uint64_t
+stats_records(const struct ingest_counters *c)
 {
 	uint64_t n = 0;
 
@@ -126,7 +126,7 @@ stats_line(const struct ingest *ing, const char *what, double seconds,
 		   " dedup %" PRIu64 "/%" PRIu64 " (%" PRIu64 " B/doc) evicted %" PRIu64
 		   "%s%s", what, frames,
 		   seconds > 0 ? (frames - frames_before) / seconds / 1e6 : 0.0,
-		   c.frames[WIRE_DELIVERED], used ? drops : " none", records(&c),
+		   c.frames[WIRE_DELIVERED], used ? drops : " none", stats_records(&c),
 		   c.records[RECORD_CROSSING], c.records[RECORD_DUP],
 		   c.records[RECORD_RETRANSMISSION], c.records[RECORD_INCOMPLETE],
 		   c.records[RECORD_INVALID], d.entries, d.capacity,
@@ -154,7 +154,7 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *t)
 		snprintf(name, sizeof(name), "frames_%s", stats_frame_name(i));
 		rte_tel_data_add_dict_u64(t, name, c.frames[i]);
 	}
-	rte_tel_data_add_dict_u64(t, "records", records(&c));
+	rte_tel_data_add_dict_u64(t, "records", stats_records(&c));
 	for (unsigned int i = 0; i < RECORD_COUNTER_COUNT; i++) {
 		snprintf(name, sizeof(name), "records_%s", stats_record_name(i));
 		rte_tel_data_add_dict_u64(t, name, c.records[i]);

@@ -17,7 +17,27 @@ import random
 import re
 import struct
 import subprocess
+import sys
 import tempfile
+
+# --- TAP ------------------------------------------------------------------
+
+RESULTS = []
+
+
+def tap(name, ok, why=""):
+    """One test point; why is printed as a TAP comment when it failed."""
+    RESULTS.append(bool(ok))
+    print("%s %d - %s" % ("ok" if ok else "not ok", len(RESULTS), name))
+    if not ok:
+        print("# " + str(why).replace("\n", "\n# "))
+    sys.stdout.flush()
+
+
+def tap_end():
+    """The plan line; returns the exit status."""
+    print("1..%d" % len(RESULTS))
+    return 0 if all(RESULTS) else 1
 
 # --- MRZ ------------------------------------------------------------------
 

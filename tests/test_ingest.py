@@ -14,12 +14,11 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ingest_lib import (CONFIG, Capture, Doc, Model, corrupt, diff, framed,  # noqa: E402
+from ingest_lib import (tap, tap_end, CONFIG, Capture, Doc, Model, corrupt, diff, framed,  # noqa: E402
                         ms, run_ingest, udp_frame)
 
 INGEST, PCAP_WRITE = sys.argv[1], sys.argv[2]
 TMP = tempfile.mkdtemp(prefix="crossings-ingest-test-")
-RESULTS = []
 
 T0 = ms(2022, 9, 27, 14, 0)
 NATS = ["RUS", "RUS", "RUS", "KAZ", "GEO", "D", "UTO", "FIN"]
@@ -28,12 +27,6 @@ BIRTHS = ["040927", "040928", "950615", "740812", "601231", "550101", "99<<<<",
           "0001<<", "221231", "300101"]
 
 
-def tap(name, ok, why=""):
-    RESULTS.append(ok)
-    print("%s %d - %s" % ("ok" if ok else "not ok", len(RESULTS), name))
-    if not ok:
-        print("# " + why.replace("\n", "\n# "))
-    sys.stdout.flush()
 
 
 def write_config(text, name="crossings.ini"):
@@ -500,8 +493,7 @@ def main():
     test_example_config()
     test_fuzz()
     test_bad_command_lines()
-    print("1..%d" % len(RESULTS))
-    return 0 if all(RESULTS) else 1
+    return tap_end()
 
 
 if __name__ == "__main__":

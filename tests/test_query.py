@@ -16,20 +16,13 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ingest_lib import (CONFIG, Capture, Doc, RedisServer, framed,  # noqa: E402
+from ingest_lib import (tap, tap_end, CONFIG, Capture, Doc, RedisServer, framed,  # noqa: E402
                         ingest_command, ms, udp_frame)
 
 QUERY, INGEST, PCAP_WRITE = sys.argv[1:4]
 TMP = tempfile.mkdtemp(prefix="crossings-query-test-")
-RESULTS = []
 
 
-def tap(name, ok, why=""):
-    RESULTS.append(ok)
-    print("%s %d - %s" % ("ok" if ok else "not ok", len(RESULTS), name))
-    if not ok:
-        print("# " + str(why).replace("\n", "\n# "))
-    sys.stdout.flush()
 
 
 # Known contents: crossings per (cp, dir, hour, nat, sex, band, doc).
@@ -122,7 +115,7 @@ def test_groupings(redis):
         data.get("total") == sum(expected("nat").values()), out)
     rc, out, err = query(redis, "--by", "nat")
     lines = out.splitlines()
-    want = sorted(expected("nat").items(), key=lambda kv: -kv[1])
+    want = sorted(expected("nat").items(), key=lambda kv: (-kv[1], kv[0]))
     bars = [l.count("\u2588") for l in lines[1:-1]]
     tap("table: rows by count with proportional bars, then the total",
         rc == 0 and [l.split()[0] for l in lines[1:-1]] == [k for k, _ in want] and
@@ -195,8 +188,7 @@ def main():
         test_watch_and_status(redis)
     finally:
         redis.stop()
-    print("1..%d" % len(RESULTS))
-    return 0 if all(RESULTS) else 1
+    return tap_end()
 
 
 if __name__ == "__main__":

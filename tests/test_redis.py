@@ -16,23 +16,16 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ingest_lib import (CONFIG, Capture, Doc, Model, Netns, RedisServer,  # noqa: E402
+from ingest_lib import (tap, tap_end, CONFIG, Capture, Doc, Model, Netns, RedisServer,  # noqa: E402
                         corrupt, diff, framed, ingest_command, ms, run_ingest,
                         udp_frame)
 
 INGEST, PCAP_WRITE = sys.argv[1], sys.argv[2]
 TMP = tempfile.mkdtemp(prefix="crossings-redis-test-")
-RESULTS = []
 T0 = ms(2022, 9, 27, 14, 0)
 _runs = 0
 
 
-def tap(name, ok, why=""):
-    RESULTS.append(ok)
-    print("%s %d - %s" % ("ok" if ok else "not ok", len(RESULTS), name))
-    if not ok:
-        print("# " + str(why).replace("\n", "\n# "))
-    sys.stdout.flush()
 
 
 def prefix():
@@ -238,9 +231,8 @@ def main():
     test_auth()
     test_redis_away()
     test_crashes_during_a_paced_run()
-    print("1..%d" % len(RESULTS))
     shutil.rmtree(TMP, ignore_errors=True)
-    return 0 if all(RESULTS) else 1
+    return tap_end()
 
 
 if __name__ == "__main__":

@@ -271,7 +271,10 @@ by_value(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
 
-	return (x->value < y->value) - (x->value > y->value);
+	/* Ties by label, so the same contents always print the same. */
+	if (x->value != y->value)
+		return (x->value < y->value) - (x->value > y->value);
+	return strcmp(x->label, y->label);
 }
 
 static int
