@@ -480,6 +480,48 @@ def test_example_config():
     check_counts("the example configuration config/crossings.ini", res, model)
 
 
+def test_telemetry():
+    """/crossings/stats over the DPDK telemetry socket, while running."""
+    import json as json_
+    import socket
+    import subprocess
+    import time
+    from ingest_lib import ingest_command
+    cap = Capture()
+    d = docs(3, random.Random(11))
+    for i, doc in enumerate(d):
+        cap.add(T0 + i, udp_frame("10.17.0.21", "10.0.0.1", doc.text().encode()))
+    cap.add(T0, udp_frame("192.0.2.99", "10.0.0.1", d[0].text().encode()))
+    prefix = "crossings-telemetry-%d" % os.getpid()
+    proc = subprocess.Popen(ingest_command(INGEST, "net_pcap0,rx_pcap=" +
+                                           capture_file(cap, "telemetry.pcap"), prefix,
+                                           write_config(CONFIG),
+                                           ["--no-redis", "--idle-exit", "4"]),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    reply = {}
+    try:
+        path = "/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix
+        for _ in range(100):
+            if os.path.exists(path):
+                break
+            time.sleep(0.05)
+        time.sleep(1)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.connect(path)
+        s.recv(16384)  # the greeting
+        s.send(b"/crossings/stats")
+        reply = json_.loads(s.recv(65536).decode()).get("/crossings/stats", {})
+        s.close()
+    except OSError as e:
+        reply = {"error": str(e)}
+    finally:
+        proc.wait(timeout=30)
+    tap("telemetry /crossings/stats: the counters, live",
+        reply.get("frames") == 4 and reply.get("frames_unknown_source") == 1 and
+        reply.get("records_crossing") == 3 and reply.get("dedup_entries") == 3 and
+        reply.get("dedup_capacity", 0) >= 65536, reply)
+
+
 def main():
     test_framed()
     test_raw()
@@ -491,6 +533,7 @@ def main():
     test_scope_direction()
     test_defaults()
     test_example_config()
+    test_telemetry()
     test_fuzz()
     test_bad_command_lines()
     return tap_end()

@@ -207,7 +207,8 @@ def test_crashes_during_a_paced_run():
                     redis.start()
                 else:
                     subprocess.Popen(["redis-cli", "-s", redis.socket, "debug", "sleep",
-                                      "1.2"], stdout=subprocess.DEVNULL)
+                                      "1.2"], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
             replay.wait(timeout=60)
             out, err = proc.communicate(timeout=60)
         err = err.decode()
