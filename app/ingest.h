@@ -102,7 +102,6 @@ struct ingest {
 
 struct worker {
 	unsigned int index;
-	unsigned int lcore;
 	struct ingest *ing;
 	unsigned int queue_count;
 	struct rx_queue queues[WORKER_QUEUES_MAX];

@@ -23,8 +23,10 @@
 
 #define BURST 32
 #define INBOX_SIZE 16384
-/* Raw sources with a partial record held at once, per worker. */
+/* Raw sources with a partial record held at once, per worker, and how
+ * long a partial record waits for its next line (docs/wire.md). */
 #define REASM_SOURCES 16384
+#define REASM_TIMEOUT_MS 2000
 /* Every this many polling rounds, partial records time out. */
 #define EXPIRE_ROUNDS 1024
 /* Frames may carry any time up to the year 9999. */
@@ -47,7 +49,6 @@ worker_create(struct ingest *ing, unsigned int index, unsigned int lcore)
 	if (w == NULL)
 		return NULL;
 	w->index = index;
-	w->lcore = lcore;
 	w->ing = ing;
 	snprintf(name, sizeof(name), "inbox_%u", index);
 	w->inbox = rte_ring_create_elem(name, sizeof(struct record_msg),
@@ -56,7 +57,7 @@ worker_create(struct ingest *ing, unsigned int index, unsigned int lcore)
 	w->dedup = dedup_create(name, capacity, window_ms, socket);
 	snprintf(name, sizeof(name), "frames_%u", index);
 	w->frames = dedup_create(name, capacity, window_ms, socket);
-	w->reasm = reasm_create(REASM_SOURCES, 2000, raw_record, w);
+	w->reasm = reasm_create(REASM_SOURCES, REASM_TIMEOUT_MS, raw_record, w);
 	w->agg = agg_table_create();
 	w->spare = agg_table_create();
 	if (w->inbox == NULL || w->dedup == NULL || w->frames == NULL ||
