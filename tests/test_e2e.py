@@ -120,6 +120,8 @@ def test_gen_errors():
     for args, text in [(["--travellers", "x", "--out", "a.pcap"], "--travellers"),
                        (["--rescans", "2", "--out", "a.pcap"], "--rescans"),
                        (["--start", "2022-13-01", "--out", "a.pcap"], "--start"),
+                       (["--nationalities", "RVS:1", "--out", "a.pcap"], "--nationalities"),
+                       (["--checkpoints", "40", "--out", "a.pcap"], "--checkpoints"),
                        ([], "--out"), (["--out", "/nonexistent/dir/a.pcap"], "/nonexistent")]:
         p = subprocess.run([GEN] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            cwd=TMP)
@@ -146,6 +148,11 @@ def main():
              args=("--seed", "4", "--travellers", "5000", "--rescans", "0.3"))[0].stop()
     scenario("seed 5, two RX queues, two workers", files=2, workers=2,
              args=("--seed", "5", "--travellers", "5000", "--rescans", "0.3"))[0].stop()
+    scenario("seed 6, seven checkpoints, half raw, IPv6 and VLAN scanners, three "
+             "nationalities, two RX queues", files=2,
+             args=("--seed", "6", "--travellers", "6000", "--checkpoints", "7", "--raw",
+                   "0.5", "--ipv6", "0.3", "--vlan", "0.5", "--nationalities",
+                   "RUS:0.5,KAZ:0.3,D:0.2", "--rescans", "0.2"))[0].stop()
     test_determinism()
     test_gen_errors()
     shutil.rmtree(TMP, ignore_errors=True)

@@ -37,8 +37,8 @@
 /* --- the scenario ------------------------------------------------------ */
 
 struct scanner {
-	const char *name;
-	const char *address;		/* address or prefix in the config */
+	char name[64];
+	char address[48];		/* address or prefix in the config */
 	char src[48];			/* the source address it sends from */
 	uint16_t src_port;
 	unsigned int checkpoint;
@@ -50,7 +50,7 @@ struct scanner {
 };
 
 struct checkpoint {
-	const char *name;
+	char name[32];
 	uint32_t id;
 	double weight;			/* share of the traffic */
 	double exit_share;
@@ -59,15 +59,15 @@ struct checkpoint {
 };
 
 /* Late September 2022: the Georgian, Kazakh and Finnish borders. */
-static struct checkpoint checkpoints[] = {
+static const struct checkpoint default_checkpoints[] = {
 	{ "verkhny-lars", 17, 0.35, 0.80, 9.0, 0 },
 	{ "zhaisan", 42, 0.25, 0.75, 6.0, 0 },
 	{ "vaalimaa", 61, 0.25, 0.60, 3.0, 0 },
 	{ "nuijamaa", 62, 0.15, 0.60, 2.0, 0 },
 };
-#define CHECKPOINTS (sizeof(checkpoints) / sizeof(checkpoints[0]))
+#define DEFAULT_CHECKPOINTS (sizeof(default_checkpoints) / sizeof(default_checkpoints[0]))
 
-static struct scanner scanners[] = {
+static const struct scanner default_scanners[] = {
 	{ "lars-exit-1", "10.17.0.21", "10.17.0.21", 40001, 0, 2, false, 0, 1, 0 },
 	{ "lars-exit-2", "10.17.0.22", "10.17.0.22", 40001, 0, 2, true, 1, 2, 0 },
 	{ "lars-exit-v6", "fd00:17::/64", "fd00:17::5", 40001, 0, 2, false, 0, 3, 0 },
@@ -80,7 +80,15 @@ static struct scanner scanners[] = {
 	{ "nuijamaa-exit-1", "10.62.0.5", "10.62.0.5", 40001, 3, 2, false, 0, 1, 0 },
 	{ "nuijamaa-entry-1", "10.62.1.5", "10.62.1.5", 4001, 3, 1, true, 0, 2, 0 },
 };
-#define SCANNERS (sizeof(scanners) / sizeof(scanners[0]))
+#define DEFAULT_SCANNERS (sizeof(default_scanners) / sizeof(default_scanners[0]))
+
+/* The scenario's: the defaults, or made by make_scanners(). */
+#define CHECKPOINTS_MAX 32
+#define SCANNERS_MAX (3 * CHECKPOINTS_MAX)
+static struct checkpoint checkpoints[CHECKPOINTS_MAX];
+static unsigned int checkpoint_count;
+static struct scanner scanners[SCANNERS_MAX];
+static unsigned int scanner_count;
 
 struct mix {
 	const char *code;
@@ -88,11 +96,15 @@ struct mix {
 };
 
 /* Mostly Russian travellers; the surge is Russian men of call-up age. */
-static const struct mix nationalities[] = {
+static const struct mix default_nationalities[] = {
 	{ "RUS", 0.82 }, { "KAZ", 0.05 }, { "GEO", 0.03 }, { "ARM", 0.02 },
 	{ "BLR", 0.02 }, { "UKR", 0.01 }, { "FIN", 0.03 }, { "D", 0.01 },
 	{ "UZB", 0.01 },
 };
+#define NATIONALITIES_MAX 64
+static struct mix nationalities[NATIONALITIES_MAX];
+static char nationality_codes[NATIONALITIES_MAX][4];
+static unsigned int nationality_count;
 
 struct options {
 	uint64_t seed;
@@ -113,6 +125,9 @@ struct options {
 	unsigned int window_s;
 	double pps;			/* > 0: live replay, framed only */
 	unsigned int files;		/* captures, scanners spread over them */
+	unsigned int checkpoints;	/* 0: the default scenario's scanners */
+	double raw, ipv6, vlan;		/* shares of the scanners made */
+	const char *nationalities;	/* "RUS:0.8,KAZ:0.2", or NULL */
 	const char *out, *expected, *config;
 };
 
@@ -560,7 +575,7 @@ make_traveller(struct generator *g, struct scan *s, int64_t t, unsigned int scan
 	s->scanner = scanner;
 	s->traveller = g->travellers++;
 	snprintf(s->nationality, sizeof(s->nationality), "%s",
-		 pick(nationalities, sizeof(nationalities) / sizeof(nationalities[0])));
+		 pick(nationalities, nationality_count));
 	/* The surge: men of call-up age, mostly. */
 	if (surge && strcmp(s->nationality, "RUS") == 0 && chance(0.6)) {
 		s->sex = 'M';
@@ -584,9 +599,9 @@ make_traveller(struct generator *g, struct scan *s, int64_t t, unsigned int scan
 static unsigned int
 sibling(unsigned int si)
 {
-	unsigned int options[SCANNERS], n = 0;
+	unsigned int options[SCANNERS_MAX], n = 0;
 
-	for (unsigned int j = 0; j < SCANNERS; j++)
+	for (unsigned int j = 0; j < scanner_count; j++)
 		if (scanners[j].checkpoint == scanners[si].checkpoint &&
 		    scanners[j].direction == scanners[si].direction)
 			options[n++] = j;
@@ -596,7 +611,7 @@ sibling(unsigned int si)
 static void
 generate_hour(struct generator *g, int64_t hour_ms, double per_weight, double *carry)
 {
-	for (unsigned int si = 0; si < SCANNERS; si++) {
+	for (unsigned int si = 0; si < scanner_count; si++) {
 		const struct scanner *sc = &scanners[si];
 		unsigned int same = 0;
 		double expect;
@@ -604,7 +619,7 @@ generate_hour(struct generator *g, int64_t hour_ms, double per_weight, double *c
 
 		/* The checkpoint's traffic in this direction, split evenly
 		 * over its scanners in that direction. */
-		for (unsigned int j = 0; j < SCANNERS; j++)
+		for (unsigned int j = 0; j < scanner_count; j++)
 			same += scanners[j].checkpoint == sc->checkpoint &&
 				scanners[j].direction == sc->direction;
 		expect = per_weight * weight(g, hour_ms, sc->checkpoint, sc->direction) / same +
@@ -672,6 +687,103 @@ generate_hour(struct generator *g, int64_t hour_ms, double per_weight, double *c
 	}
 }
 
+/*
+ * The checkpoints and scanners of the scenario. Without --checkpoints,
+ * --raw, --ipv6 or --vlan: the four checkpoints and eleven scanners of
+ * late September 2022 (docs/gen.md). With any of them: N checkpoints
+ * (the first four as named there, then checkpoint-5 ...), each with two
+ * exit scanners and one entry scanner, each raw, IPv6 or behind VLAN
+ * tags (half of them QinQ) with the given shares.
+ */
+static void
+make_scanners(const struct options *o)
+{
+	bool made = o->checkpoints || o->raw >= 0 || o->ipv6 >= 0 || o->vlan >= 0;
+	unsigned int n = o->checkpoints ? o->checkpoints : DEFAULT_CHECKPOINTS;
+	double raw = o->raw >= 0 ? o->raw : 0.4, ipv6 = o->ipv6 >= 0 ? o->ipv6 : 0.2;
+	double vlan = o->vlan >= 0 ? o->vlan : 0.3;
+
+	checkpoint_count = n;
+	for (unsigned int c = 0; c < n; c++) {
+		if (c < DEFAULT_CHECKPOINTS) {
+			checkpoints[c] = default_checkpoints[c];
+			continue;
+		}
+		checkpoints[c] = (struct checkpoint){ .id = 100 + c, .weight = 0.2,
+			.exit_share = 0.6, .surge = 3.0 };
+		snprintf(checkpoints[c].name, sizeof(checkpoints[c].name),
+			 "checkpoint-%u", c + 1);
+	}
+	if (!made) {
+		scanner_count = DEFAULT_SCANNERS;
+		memcpy(scanners, default_scanners, sizeof(default_scanners));
+		return;
+	}
+	scanner_count = 0;
+	for (unsigned int c = 0; c < n; c++) {
+		for (unsigned int k = 0; k < 3; k++) {
+			struct scanner *sc = &scanners[scanner_count++];
+			uint8_t direction = k < 2 ? 2 : 1;
+
+			memset(sc, 0, sizeof(*sc));
+			sc->checkpoint = c;
+			sc->direction = direction;
+			sc->id = k + 1;
+			sc->raw = chance(raw);
+			sc->src_port = sc->raw ? 4001 : 40001;
+			if (chance(vlan))
+				sc->vlans = chance(0.5) ? 2 : 1;
+			if (chance(ipv6))
+				snprintf(sc->src, sizeof(sc->src), "fd00:%x::%u", c + 1, k + 1);
+			else
+				snprintf(sc->src, sizeof(sc->src), "10.%u.%u.%u", c + 1,
+					 direction, k + 1);
+			memcpy(sc->address, sc->src, sizeof(sc->address));
+			snprintf(sc->name, sizeof(sc->name), "%.31s-%s-%u", checkpoints[c].name,
+				 direction == 2 ? "exit" : "entry", k + 1);
+		}
+	}
+}
+
+/* "RUS:0.8,KAZ:0.15,D:0.05": codes with shares, scaled to sum to 1. */
+static int
+parse_nationalities(const char *spec)
+{
+	double sum = 0;
+	const char *p = spec;
+
+	nationality_count = 0;
+	while (*p) {
+		char code[4];
+		double share;
+		int used = 0;
+
+		if (nationality_count == NATIONALITIES_MAX ||
+		    sscanf(p, "%3[A-Z]:%lf%n", code, &share, &used) != 2 || !(share > 0))
+			return -EINVAL;
+		code[3] = '\0';
+		while (strlen(code) < 3)
+			strcat(code, "<");
+		if (!mrz_state_code_valid(code))
+			return -EINVAL;
+		code[strcspn(code, "<")] = '\0';
+		memcpy(nationality_codes[nationality_count], code, 4);
+		nationalities[nationality_count].code = nationality_codes[nationality_count];
+		nationalities[nationality_count++].share = share;
+		sum += share;
+		p += used;
+		if (*p == ',')
+			p++;
+		else if (*p != '\0')
+			return -EINVAL;
+	}
+	if (nationality_count == 0)
+		return -EINVAL;
+	for (unsigned int i = 0; i < nationality_count; i++)
+		nationalities[i].share /= sum;
+	return 0;
+}
+
 static int
 write_config(const struct generator *g)
 {
@@ -686,10 +798,10 @@ write_config(const struct generator *g)
 	fprintf(f, "; Written by crossings-gen for %s (seed %" PRIu64 ").\n\n"
 		"[node]\nname = gen-node\n\n[dedup]\nwindow_s = %u\n"
 		"capacity = %" PRIu64 "\n\n", g->o.out, g->o.seed, g->o.window_s, capacity);
-	for (unsigned int i = 0; i < CHECKPOINTS; i++)
+	for (unsigned int i = 0; i < checkpoint_count; i++)
 		fprintf(f, "[checkpoint %s]\nid = %u\n\n", checkpoints[i].name,
 			checkpoints[i].id);
-	for (unsigned int i = 0; i < SCANNERS; i++)
+	for (unsigned int i = 0; i < scanner_count; i++)
 		fprintf(f, "[scanner %s]\naddress = %s\ncheckpoint = %s\ndirection = %s\n\n",
 			scanners[i].name, scanners[i].address,
 			checkpoints[scanners[i].checkpoint].name,
@@ -700,13 +812,13 @@ write_config(const struct generator *g)
 static int
 write_expected(const struct generator *g)
 {
-	const char *names[CHECKPOINTS];
-	struct agg_names an = { names, CHECKPOINTS, &g->bands };
+	const char *names[CHECKPOINTS_MAX];
+	struct agg_names an = { names, checkpoint_count, &g->bands };
 	struct agg_increment *inc;
 	uint32_t n;
 	FILE *f;
 
-	for (unsigned int i = 0; i < CHECKPOINTS; i++)
+	for (unsigned int i = 0; i < checkpoint_count; i++)
 		names[i] = checkpoints[i].name;
 	inc = agg_expand(g->expected, &an, &n);
 	if (inc == NULL)
@@ -757,7 +869,13 @@ usage(FILE *out)
 "  --pps N                for live replay: capture timestamps N frames per second\n"
 "                         apart, every scanner framed (event times in the frames)\n"
 "  --files N              N captures, the scanners spread over them: one per RX\n"
-"                         queue (CAPTURE-0.pcap ...; default 1)\n");
+"                         queue (CAPTURE-0.pcap ...; default 1)\n"
+"  --checkpoints N        N checkpoints of three scanners each (1..32) instead of\n"
+"                         the default scenario's four\n"
+"  --raw P, --ipv6 P, --vlan P\n"
+"                         shares of those scanners that are serial (raw text),\n"
+"                         IPv6, behind VLAN tags (defaults 0.4, 0.2, 0.3)\n"
+"  --nationalities SPEC   e.g. RUS:0.8,KAZ:0.15,D:0.05 (default: the scenario's)\n");
 }
 
 static int
@@ -801,7 +919,9 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "incomplete", 1, NULL, 'I' }, { "noise", 1, NULL, 'n' },
 		{ "men", 1, NULL, 'M' }, { "td1", 1, NULL, '1' }, { "td2", 1, NULL, '2' },
 		{ "window", 1, NULL, 'w' }, { "pps", 1, NULL, 'P' },
-		{ "files", 1, NULL, 'f' },
+		{ "files", 1, NULL, 'f' }, { "checkpoints", 1, NULL, 'C' },
+		{ "raw", 1, NULL, 'a' }, { "ipv6", 1, NULL, '6' }, { "vlan", 1, NULL, 'v' },
+		{ "nationalities", 1, NULL, 'N' },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	static char expected[4096], config[4096];
@@ -813,6 +933,7 @@ parse_options(int argc, char **argv, struct options *o)
 		.late_rescans = 0.02, .retransmissions = 0.01, .invalid = 0.01,
 		.malformed = 0.002, .split = 0.3, .incomplete = 0.002, .noise = 0.02,
 		.men = 0.5, .td1 = 0.08, .td2 = 0.02, .window_s = 1800, .files = 1,
+		.raw = -1, .ipv6 = -1, .vlan = -1,
 	};
 	parse_day("--start", "2022-09-15", &o->start_ms);
 	parse_day("--surge", "2022-09-21", &o->surge_ms);
@@ -848,6 +969,20 @@ parse_options(int argc, char **argv, struct options *o)
 			o->window_s = strtoul(optarg, &end, 10);
 			if (*end != '\0' || o->window_s < 60 || o->window_s > 86400)
 				rc = bad("--window", "expected 60..86400 seconds");
+			break;
+		case 'C':
+			o->checkpoints = strtoul(optarg, &end, 10);
+			if (*end != '\0' || o->checkpoints < 1 || o->checkpoints > CHECKPOINTS_MAX)
+				rc = bad("--checkpoints", "expected 1..32");
+			break;
+		case 'a': rc = parse_share("--raw", optarg, &o->raw); break;
+		case '6': rc = parse_share("--ipv6", optarg, &o->ipv6); break;
+		case 'v': rc = parse_share("--vlan", optarg, &o->vlan); break;
+		case 'N':
+			o->nationalities = optarg;
+			if (parse_nationalities(optarg) != 0)
+				rc = bad("--nationalities", "expected CODE:SHARE,... with "
+					 "ICAO codes, e.g. RUS:0.8,KAZ:0.2");
 			break;
 		case 'f':
 			o->files = strtoul(optarg, &end, 10);
@@ -900,7 +1035,7 @@ int
 main(int argc, char **argv)
 {
 	static struct generator g;
-	double total_weight = 0, per_weight, carry[SCANNERS] = { 0 };
+	double total_weight = 0, per_weight, carry[SCANNERS_MAX] = { 0 };
 	uint64_t frames = 0;
 	int64_t end_ms;
 	pcap_t *dead;
@@ -911,11 +1046,17 @@ main(int argc, char **argv)
 		return rc;
 	rng_state = g.o.seed;
 	agg_bands_parse(AGG_BANDS_DEFAULT, &g.bands);
+	if (g.o.nationalities == NULL) {
+		nationality_count = sizeof(default_nationalities) /
+			sizeof(default_nationalities[0]);
+		memcpy(nationalities, default_nationalities, sizeof(default_nationalities));
+	}
+	make_scanners(&g.o);
 	/* Finland restricted entries from 30 September 2022. */
-	parse_day("", "2022-09-30", &checkpoints[2].closed_from_ms);
-	checkpoints[3].closed_from_ms = checkpoints[2].closed_from_ms;
+	for (unsigned int c = 2; c < 4 && c < checkpoint_count; c++)
+		parse_day("", "2022-09-30", &checkpoints[c].closed_from_ms);
 	if (g.o.pps > 0)
-		for (unsigned int i = 0; i < SCANNERS; i++)
+		for (unsigned int i = 0; i < scanner_count; i++)
 			scanners[i].raw = false;
 	g.expected = agg_table_create();
 	dead = pcap_open_dead(DLT_EN10MB, 65535);
@@ -945,10 +1086,10 @@ main(int argc, char **argv)
 
 	end_ms = g.o.start_ms + (int64_t)g.o.days * DAY_MS;
 	for (int64_t h = g.o.start_ms; h < end_ms; h += HOUR_MS)
-		for (unsigned int si = 0; si < SCANNERS; si++) {
+		for (unsigned int si = 0; si < scanner_count; si++) {
 			unsigned int same = 0;
 
-			for (unsigned int j = 0; j < SCANNERS; j++)
+			for (unsigned int j = 0; j < scanner_count; j++)
 				same += scanners[j].checkpoint == scanners[si].checkpoint &&
 					scanners[j].direction == scanners[si].direction;
 			total_weight += weight(&g, h, scanners[si].checkpoint,
