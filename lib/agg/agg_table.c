@@ -194,50 +194,170 @@ by_key_field(const void *a, const void *b)
 	return c ? c : strcmp(x->field, y->field);
 }
 
+static int
+by_bucket(const void *a, const void *b)
+{
+	const struct pair *x = a, *y = b;
+
+	return (x->bucket > y->bucket) - (x->bucket < y->bucket);
+}
+
+static int
+by_field(const void *a, const void *b)
+{
+	return strcmp(((const struct agg_increment *)a)->field,
+		      ((const struct agg_increment *)b)->field);
+}
+
+/* Output that grows by doubling; NULL once out of memory. */
+struct increments {
+	struct agg_increment *inc;
+	size_t count, cap;
+};
+
+static struct agg_increment *
+append(struct increments *out)
+{
+	if (out->inc == NULL)
+		return NULL;
+	if (out->count == out->cap) {
+		struct agg_increment *grown;
+
+		out->cap = out->cap ? 2 * out->cap : 256;
+		grown = realloc(out->inc, out->cap * sizeof(*grown));
+		if (grown == NULL) {
+			free(out->inc);
+			out->inc = NULL;
+			return NULL;
+		}
+		out->inc = grown;
+	}
+	return &out->inc[out->count++];
+}
+
+enum level { LEVEL_HOUR, LEVEL_DAY, LEVEL_ALL };
+
+/*
+ * The fields of the counter hashes of one level (hour, day or all-time
+ * keys), from a table whose buckets are already of that level: pairs
+ * sorted by bucket, each bucket's fields summed in a small buffer and
+ * appended coalesced. Memory stays near the size of the result.
+ */
+static void
+expand_level(const struct agg_table *t, enum level level,
+	     const struct agg_names *names, struct increments *out)
+{
+	struct pair *pairs = malloc((t->count + 1) * sizeof(*pairs));
+	struct agg_increment *buf = NULL;
+	size_t buf_cap = 0, i = 0, k = 0;
+
+	if (pairs == NULL) {
+		free(out->inc);
+		out->inc = NULL;
+		return;
+	}
+	for (uint32_t s = 0; s <= t->mask; s++)
+		if (t->slots[s].n != 0)
+			pairs[k++] = t->slots[s];
+	qsort(pairs, k, sizeof(*pairs), by_bucket);
+	while (i < k && out->inc != NULL) {
+		uint64_t bucket = pairs[i].bucket;
+		char cp[AGG_CHECKPOINT_NAME_MAX], when[16], key[AGG_KEY_MAX];
+		size_t end = i, used = 0;
+
+		while (end < k && pairs[end].bucket == bucket)
+			end++;
+		if ((end - i) * AGG_PROFILE_FIELDS > buf_cap) {
+			buf_cap = (end - i) * AGG_PROFILE_FIELDS;
+			free(buf);
+			buf = malloc(buf_cap * sizeof(*buf));
+			if (buf == NULL) {
+				free(out->inc);
+				out->inc = NULL;
+				break;
+			}
+		}
+		agg_checkpoint_name(names, agg_bucket_checkpoint(bucket), cp);
+		if (level == LEVEL_HOUR) {
+			memcpy(when, "h:", 2);
+			agg_format_hour(agg_bucket_hour(bucket), when + 2);
+		} else if (level == LEVEL_DAY) {
+			memcpy(when, "d:", 2);
+			agg_format_day(agg_bucket_hour(bucket), when + 2);
+		} else {
+			strcpy(when, "all");
+		}
+		snprintf(key, sizeof(key), "crossings:%s:%s:%s", cp,
+			 agg_direction_name(agg_bucket_direction(bucket)), when);
+		for (; i < end; i++) {
+			char fields[AGG_PROFILE_FIELDS][AGG_FIELD_MAX];
+			unsigned int nf = agg_profile_fields(pairs[i].profile, names->bands,
+							     fields);
+
+			for (unsigned int f = 0; f < nf; f++) {
+				memcpy(buf[used].field, fields[f], AGG_FIELD_MAX);
+				buf[used++].n = pairs[i].n;
+			}
+		}
+		qsort(buf, used, sizeof(*buf), by_field);
+		for (size_t f = 0; f < used; f++) {
+			struct agg_increment *inc;
+
+			if (f > 0 && strcmp(buf[f].field, buf[f - 1].field) == 0) {
+				out->inc[out->count - 1].n += buf[f].n;
+				continue;
+			}
+			inc = append(out);
+			if (inc == NULL)
+				break;
+			memcpy(inc->key, key, AGG_KEY_MAX);
+			memcpy(inc->field, buf[f].field, AGG_FIELD_MAX);
+			inc->n = buf[f].n;
+		}
+	}
+	free(buf);
+	free(pairs);
+}
+
 struct agg_increment *
 agg_expand(const struct agg_table *t, const struct agg_names *names,
 	   uint32_t *count)
 {
-	/* Each pair adds to 3 keys, on at most AGG_PROFILE_FIELDS fields. */
-	size_t cap = (size_t)t->count * 3 * AGG_PROFILE_FIELDS + 1;
-	struct agg_increment *inc = malloc(cap * sizeof(*inc));
-	char fields[AGG_PROFILE_FIELDS][AGG_FIELD_MAX];
-	char cp[AGG_CHECKPOINT_NAME_MAX], hour[11], day[9];
+	struct increments out = { .inc = malloc(sizeof(struct agg_increment)) };
+	struct agg_table *day = agg_table_create(), *all = agg_table_create();
 	uint64_t bucket, n;
-	uint32_t profile, pos = 0, out = 0;
-	size_t used = 0;
+	uint32_t profile, pos = 0;
+	int rc = 0;
 
-	if (inc == NULL)
+	if (day == NULL || all == NULL)
+		rc = -ENOMEM;
+	/* Days and all time are sums of hours: the same pairs, coarser. */
+	while (rc == 0 && agg_table_next(t, &pos, &bucket, &profile, &n)) {
+		uint64_t cp = agg_bucket_checkpoint(bucket);
+		uint8_t dir = agg_bucket_direction(bucket);
+		uint32_t hour = agg_bucket_hour(bucket);
+
+		rc = agg_table_add(day, agg_bucket(cp, dir, hour - hour % 24), profile, n);
+		if (rc == 0)
+			rc = agg_table_add(all, agg_bucket(cp, dir, 0), profile, n);
+	}
+	if (rc != 0) {
+		free(out.inc);
+		out.inc = NULL;
+	}
+	expand_level(t, LEVEL_HOUR, names, &out);
+	expand_level(day, LEVEL_DAY, names, &out);
+	expand_level(all, LEVEL_ALL, names, &out);
+	agg_table_free(day);
+	agg_table_free(all);
+	if (out.inc == NULL) {
+		errno = ENOMEM;
 		return NULL;
-	while (agg_table_next(t, &pos, &bucket, &profile, &n)) {
-		unsigned int nf = agg_profile_fields(profile, names->bands, fields);
-		const char *dir = agg_direction_name(agg_bucket_direction(bucket));
-		char keys[3][AGG_KEY_MAX];
-
-		agg_checkpoint_name(names, agg_bucket_checkpoint(bucket), cp);
-		agg_format_hour(agg_bucket_hour(bucket), hour);
-		agg_format_day(agg_bucket_hour(bucket), day);
-		snprintf(keys[0], AGG_KEY_MAX, "crossings:%s:%s:h:%s", cp, dir, hour);
-		snprintf(keys[1], AGG_KEY_MAX, "crossings:%s:%s:d:%s", cp, dir, day);
-		snprintf(keys[2], AGG_KEY_MAX, "crossings:%s:%s:all", cp, dir);
-		for (unsigned int k = 0; k < 3; k++) {
-			for (unsigned int f = 0; f < nf; f++) {
-				memcpy(inc[used].key, keys[k], AGG_KEY_MAX);
-				memcpy(inc[used].field, fields[f], AGG_FIELD_MAX);
-				inc[used].n = n;
-				used++;
-			}
-		}
 	}
-	qsort(inc, used, sizeof(*inc), by_key_field);
-	for (size_t i = 0; i < used; i++) {
-		if (out > 0 && by_key_field(&inc[out - 1], &inc[i]) == 0)
-			inc[out - 1].n += inc[i].n;
-		else
-			inc[out++] = inc[i];
-	}
-	*count = out;
-	return inc;
+	/* Each key's fields are sorted already; keys come in any order. */
+	qsort(out.inc, out.count, sizeof(*out.inc), by_key_field);
+	*count = out.count;
+	return out.inc;
 }
 
 /* The checkpoint of a key "crossings:{cp}:...", into out. */
