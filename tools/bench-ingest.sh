@@ -70,10 +70,9 @@ eal=(-l 0,1 "${mem[@]}" --no-pci --log-level lib.eal:error)
 # Redis on the main lcore's CPU: on a small machine it would otherwise
 # take turns with the busy-polling worker, which says nothing about
 # publishing.
-taskset -c 0 redis-server --port 0 --unixsocket "$work/redis.sock" --save '' \
-	--appendonly no --dir "$work" >/dev/null &
-redis_pid=$!
-trap 'kill $redis_pid 2>/dev/null; wait $redis_pid 2>/dev/null; rm -rf "$work"' EXIT
+. tools/redis-private.sh
+trap 'redis_stop; rm -rf "$work"' EXIT
+REDIS_CPU=0 redis_start "$work"
 printf '[redis]\nunix = %s\nflush_interval_ms = 100\n' "$work/redis.sock" \
 	>>"$work/bench.ini"
 

@@ -7,12 +7,7 @@ tools/install-deps.sh >/dev/null
 tools/build.sh >/dev/null
 dir=$(mktemp -d /tmp/crossings-bench-publish.XXXXXX)
 port=$((20000 + $$ % 20000))
-redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-	--dir "$dir" >/dev/null &
-pid=$!
-trap 'kill $pid; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 100); do
-	redis-cli -p "$port" ping >/dev/null 2>&1 && break
-	sleep 0.05
-done
+. tools/redis-private.sh
+trap 'redis_stop; rm -rf "$dir"' EXIT
+redis_start "$dir" --port "$port" --bind 127.0.0.1
 build/tools/bench-publish "127.0.0.1:$port" "$@"

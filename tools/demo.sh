@@ -13,14 +13,9 @@ tools/install-deps.sh
 tools/build.sh
 
 work=$(mktemp -d /tmp/crossings-demo.XXXXXX)
-redis-server --port 0 --unixsocket "$work/redis.sock" --save '' --appendonly no \
-	--dir "$work" >/dev/null &
-redis_pid=$!
-trap 'kill $redis_pid 2>/dev/null; wait $redis_pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 200); do
-	redis-cli -s "$work/redis.sock" ping >/dev/null 2>&1 && break
-	sleep 0.05
-done
+. tools/redis-private.sh
+trap 'redis_stop; rm -rf "$work"' EXIT
+redis_start "$work"
 query() { build/tools/crossings-query --redis "unix:$work/redis.sock" "$@"; }
 
 echo "== crossings-gen: $travellers travellers, 15 September - 5 October 2022"

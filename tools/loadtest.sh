@@ -29,10 +29,10 @@ tools/build.sh
 
 work=$(mktemp -d /tmp/crossings-loadtest.XXXXXX)
 ns=crossings-load-$$
-redis_pid=
+. tools/redis-private.sh
 cleanup() {
 	ip netns del "$ns" 2>/dev/null || true
-	[ -n "$redis_pid" ] && { kill "$redis_pid" 2>/dev/null; wait "$redis_pid" 2>/dev/null; }
+	redis_stop
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -51,9 +51,7 @@ while True:
     n+=1; f.seek(struct.unpack('<IIII',h)[2],1)
 print(n)")
 
-redis-server --port 0 --unixsocket "$work/redis.sock" --save '' --appendonly no \
-	--dir "$work" >/dev/null &
-redis_pid=$!
+redis_start "$work"
 printf '\n[redis]\nunix = %s\nflush_interval_ms = 500\n' "$work/redis.sock" >>"$work/load.ini"
 
 ip netns add "$ns"
