@@ -7,6 +7,7 @@ usage: test_ingest.py CROSSINGS_INGEST PCAP_WRITE
 """
 
 import collections
+import json
 import os
 import random
 import struct
@@ -522,6 +523,37 @@ def test_telemetry():
         reply.get("dedup_capacity", 0) >= 65536, reply)
 
 
+def test_signals():
+    """SIGTERM and SIGINT: stop, drain, final stats, the counts, exit 0."""
+    import signal
+    import subprocess
+    import time
+    from ingest_lib import ingest_command
+    rng = random.Random(12)
+    cap, model = Capture(), Model()
+    for i, d in enumerate(docs(20, rng)):
+        cap.add(T0 + i, udp_frame("10.17.0.21", "10.0.0.1", d.text().encode()))
+        model.record("verkhny-lars", "exit", T0 + i, d)
+    pcap = capture_file(cap, "signals.pcap")
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        proc = subprocess.Popen(ingest_command(INGEST, "net_pcap0,rx_pcap=" + pcap,
+                                               "crossings-signal-%d-%d" % (os.getpid(), sig),
+                                               write_config(CONFIG), ["--no-redis"]),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(2.5)
+        proc.send_signal(sig)
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        counts = json.loads(out) if proc.returncode == 0 and out.strip() else None
+        tap("%s: clean stop, final stats, the counts, exit 0" % signal.Signals(sig).name,
+            proc.returncode == 0 and counts == model.json() and
+            b"stopping" in err and b"final: frames 20 " in err,
+            "exit %s %s" % (proc.returncode, err.decode()[-600:]))
+
+
 def main():
     test_framed()
     test_raw()
@@ -534,6 +566,7 @@ def main():
     test_defaults()
     test_example_config()
     test_telemetry()
+    test_signals()
     test_fuzz()
     test_bad_command_lines()
     return tap_end()
