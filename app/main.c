@@ -381,7 +381,9 @@ main(int argc, char **argv)
 	}
 	port_count = rte_eth_dev_count_avail();
 	if (port_count == 0) {
-		bad_option("EAL", "no port: give one with --vdev or a PCI address");
+		bad_option("EAL", "no port: give one with --vdev or a PCI address "
+			   "(a --vdev whose capture file or interface cannot be "
+			   "opened gives none)");
 		goto usage_error;
 	}
 
