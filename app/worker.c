@@ -147,6 +147,9 @@ own_records(struct worker *w, const struct record_msg *m, unsigned int n)
 static void
 flush_own(struct worker *w)
 {
+	/* Most polls of an idle queue come here with nothing. */
+	if (w->own_count == 0)
+		return;
 	own_records(w, w->own, w->own_count);
 	w->own_count = 0;
 }
@@ -169,6 +172,8 @@ drain_inbox(struct worker *w)
 	do {
 		n = rte_ring_dequeue_burst_elem(w->inbox, msgs, sizeof(msgs[0]),
 						DEDUP_BULK_MAX, NULL);
+		if (n == 0)
+			return;
 		own_records(w, msgs, n);
 	} while (n == DEDUP_BULK_MAX);
 }
