@@ -123,27 +123,66 @@ node_status(const struct ingest *ing, const struct output *o,
 	return n;
 }
 
+/*
+ * Splits what was counted: the first max pairs into part, the rest into
+ * rest. A backlog (Redis away for long) then goes in several flushes,
+ * and no script call holds Redis for long.
+ */
+static int
+split(const struct agg_table *counted, uint32_t max, struct agg_table **part,
+      struct agg_table **rest)
+{
+	uint64_t bucket, n;
+	uint32_t profile, pos = 0, taken = 0;
+
+	*part = agg_table_create();
+	*rest = agg_table_create();
+	if (*part == NULL || *rest == NULL)
+		goto nomem;
+	while (agg_table_next(counted, &pos, &bucket, &profile, &n))
+		if (agg_table_add(taken++ < max ? *part : *rest, bucket, profile, n))
+			goto nomem;
+	return 0;
+nomem:
+	agg_table_free(*part);
+	agg_table_free(*rest);
+	return -ENOMEM;
+}
+
 /* Forms the next flush from what was counted, when none is in flight. */
 static int
 submit(struct output *o, struct ingest *ing, int64_t now_ms)
 {
 	struct publish_status st[48];
+	struct agg_table *part = o->unsent, *rest = NULL;
 	struct agg_increment *inc;
 	uint32_t count;
 	int rc;
 
 	if (!publish_idle(o->pub))
 		return 0;
-	inc = agg_expand(o->unsent, &o->names, &count);
-	if (inc == NULL)
+	if (agg_table_count(o->unsent) > ing->conf.redis.flush_max_pairs &&
+	    split(o->unsent, ing->conf.redis.flush_max_pairs, &part, &rest) != 0)
 		return -ENOMEM;
-	rc = publish_submit(o->pub, inc, count, st, node_status(ing, o, st, 48),
-			    now_ms);
+	inc = agg_expand(part, &o->names, &count);
+	rc = inc == NULL ? -ENOMEM :
+		publish_submit(o->pub, inc, count, st, node_status(ing, o, st, 48),
+			       now_ms);
 	if (rc != 0) {
 		free(inc);
+		if (rest != NULL) {
+			agg_table_free(part);
+			agg_table_free(rest);
+		}
 		return rc;
 	}
-	agg_table_clear(o->unsent);
+	if (rest != NULL) {
+		agg_table_free(part);
+		agg_table_free(o->unsent);
+		o->unsent = rest;
+	} else {
+		agg_table_clear(o->unsent);
+	}
 	return 0;
 }
 
@@ -175,6 +214,11 @@ output_tick(struct output *o, struct ingest *ing)
 		collect(o, ing, true);
 		if (submit(o, ing, now) != 0)
 			INGEST_LOG(ERR, "out of memory forming a flush");
+	} else if (publish_idle(o->pub) &&
+		   agg_table_count(o->unsent) > ing->conf.redis.flush_max_pairs) {
+		/* A backlog goes on part by part, without waiting. */
+		if (submit(o, ing, now) != 0)
+			INGEST_LOG(ERR, "out of memory forming a flush");
 	}
 	deliver(o, now);
 }
@@ -200,25 +244,24 @@ output_finish(struct output *o, struct ingest *ing)
 		return fflush(stdout) == 0 ? 0 : -EIO;
 	}
 
-	/* The final flush: what is in flight, then the rest, retried for
-	 * shutdown_timeout_s. */
+	/* The final flush: what is in flight, then the rest (in parts, when
+	 * it is a backlog), retried for shutdown_timeout_s. */
 	deadline = wall_ms() + ing->conf.redis.shutdown_timeout_ms;
 	for (;;) {
 		int64_t now = wall_ms();
 
 		if (publish_idle(o->pub)) {
-			if (o->final_submitted)
+			if (o->final_submitted && agg_table_count(o->unsent) == 0)
 				break;
 			if (submit(o, ing, now) != 0)
 				break;
 			o->final_submitted = true;
 		}
 		deliver(o, now);
-		if (publish_idle(o->pub) && o->final_submitted)
-			break;
 		if (now >= deadline)
 			break;
-		usleep(10000);
+		if (!publish_idle(o->pub))
+			usleep(10000);	/* waiting out a backoff */
 	}
 	publish_stats(o->pub, &ps);
 	inc = agg_expand(o->unsent, &o->names, &count);

@@ -38,7 +38,7 @@ START_TEST(example_file)
 	ck_assert_int_eq(load(
 		"[node]\nname = lars-1                   ; node id used in Redis\n\n"
 		"[redis]\nhost = 10.0.0.5\nport = 6380\npassword =\n"
-		"flush_interval_ms = 500\n\n"
+		"flush_interval_ms = 500\nflush_max_pairs = 500\n\n"
 		"[ingest]\nudp_ports = 7470, 7471\n\n"
 		"[dedup]\nwindow_s = 900\nscope = direction\ncapacity = 65536\n\n"
 		"[aggregate]\nage_bands = 0-17,18-64,65+\n\n"
@@ -53,6 +53,7 @@ START_TEST(example_file)
 	ck_assert_uint_eq(c.redis.port, 6380);
 	ck_assert_str_eq(c.redis.password, "");
 	ck_assert_uint_eq(c.redis.flush_interval_ms, 500);
+	ck_assert_uint_eq(c.redis.flush_max_pairs, 500);
 	ck_assert_uint_eq(c.udp_port_count, 2);
 	ck_assert_uint_eq(c.udp_ports[1], 7471);
 	ck_assert_uint_eq(c.window_s, 900);
@@ -83,6 +84,7 @@ START_TEST(defaults)
 	ck_assert_str_eq(c.redis.host, "127.0.0.1");
 	ck_assert_uint_eq(c.redis.port, 6379);
 	ck_assert_uint_eq(c.redis.flush_interval_ms, 1000);
+	ck_assert_uint_eq(c.redis.flush_max_pairs, 10000);
 	ck_assert_uint_eq(c.udp_port_count, 1);
 	ck_assert_uint_eq(c.udp_ports[0], 7470);
 	ck_assert_uint_eq(c.window_s, 1800);

@@ -159,7 +159,9 @@ def test_redis_away():
     tap("Redis away all along: starts, warns, reports the increments lost, exit 1",
         p.returncode == 1 and "counting anyway" in err and len(lost) == 1 and
         " 0 increments lost" not in lost[0], err[-600:])
-    # Redis comes up while the node runs: everything is delivered.
+    # Redis comes up while the node runs: everything is delivered, the
+    # backlog in flushes of at most 10 counts.
+    cfg = config(redis, extra="shutdown_timeout_s = 1\nflush_max_pairs = 10\n")
     cmd = ingest_command(INGEST, "net_pcap0,rx_pcap=" + pcap, prefix(), cfg,
                          ["--idle-exit", "4"])
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -167,9 +169,12 @@ def test_redis_away():
     redis.start()
     try:
         out, err = proc.communicate(timeout=60)
-        tap("Redis unreachable at start, then up: all counts delivered once",
-            proc.returncode == 0 and redis.counts() == model.json(),
-            "exit %d %s" % (proc.returncode, err.decode()[-600:]))
+        final = [l for l in err.decode().splitlines() if "final: " in l]
+        flushes = int(final[0].split("redis: flushes ")[1].split()[0]) if final else 0
+        tap("Redis unreachable at start, then up: all counts delivered once, "
+            "the backlog in several flushes",
+            proc.returncode == 0 and redis.counts() == model.json() and flushes > 5,
+            "exit %d flushes %d %s" % (proc.returncode, flushes, err.decode()[-600:]))
     finally:
         redis.stop()
 

@@ -25,6 +25,7 @@ conf_defaults(struct conf *conf)
 	strcpy(conf->redis.host, "127.0.0.1");
 	conf->redis.port = 6379;
 	conf->redis.flush_interval_ms = 1000;
+	conf->redis.flush_max_pairs = 10000;
 	conf->redis.timeout_ms = 2000;
 	conf->redis.shutdown_timeout_ms = 10000;
 	conf->udp_port_count = 1;
@@ -325,6 +326,10 @@ read_redis(struct loader *ld, struct conf *conf, struct section *s, int e)
 		if (parse_uint(v, 10, 3600000, &n))
 			return bad(ld, s, e, "expected 10..3600000");
 		r->flush_interval_ms = n;
+	} else if (strcmp(k, "flush_max_pairs") == 0) {
+		if (parse_uint(v, 1, 10000000, &n))
+			return bad(ld, s, e, "expected 1..10000000");
+		r->flush_max_pairs = n;
 	} else if (strcmp(k, "timeout_ms") == 0) {
 		if (parse_uint(v, 10, 600000, &n))
 			return bad(ld, s, e, "expected 10..600000");

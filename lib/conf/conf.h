@@ -59,6 +59,7 @@ struct conf_redis {
 	char user[CONF_NAME_MAX];	/**< ACL user, with password */
 	char password[256];		/**< empty: no AUTH */
 	unsigned int flush_interval_ms;
+	unsigned int flush_max_pairs;	/**< counts per flush; a backlog splits */
 	unsigned int timeout_ms;	/**< connect, read and write */
 	unsigned int shutdown_timeout_ms; /**< final flush retried this long */
 };
