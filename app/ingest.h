@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <rte_common.h>
 #include <rte_log.h>
@@ -125,6 +126,17 @@ struct worker {
 	struct record_msg outbox[WORKERS_MAX][OUTBOX_MAX];
 	uint8_t linear[65536];		/* a chained mbuf made contiguous */
 };
+
+/* The host clock, in ms since 1970 UTC: the receive time where the
+ * port gives none, and the time of flushes and stats. */
+static inline int64_t
+ingest_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Bumps a counter that other lcores read: a plain add, no lock. */
 #define COUNT(w, field, n) \

@@ -258,15 +258,14 @@ static void
 prefill(struct ingest *ing, uint64_t n)
 {
 	struct dedup_secret s;
-	struct timespec now;
+	int64_t now = ingest_wall_ms();
 
 	dedup_secret_draw(&s);
-	clock_gettime(CLOCK_REALTIME, &now);
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t key = dedup_siphash(&s, &i, sizeof(i));
 		struct worker *w = ing->workers[(key >> 40) % ing->worker_count];
 
-		dedup_seen(w->dedup, key, (int64_t)now.tv_sec * 1000);
+		dedup_seen(w->dedup, key, now);
 	}
 }
 

@@ -17,15 +17,6 @@
 
 #include "ingest.h"
 
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Adds what every worker counted since the last collection to unsent. */
 static void
 collect(struct output *o, struct ingest *ing, bool running)
@@ -66,7 +57,7 @@ output_init(struct output *o, struct ingest *ing, bool redis, char *err,
 		return -EIO;
 	}
 	snprintf(run, sizeof(run), "%" PRId64 "-%02x%02x%02x%02x%02x%02x%02x%02x",
-		 wall_ms() / 1000, random[0], random[1], random[2], random[3],
+		 ingest_wall_ms() / 1000, random[0], random[1], random[2], random[3],
 		 random[4], random[5], random[6], random[7]);
 	o->pub = publish_create(&ing->conf.redis, ing->conf.node, run, CROSSINGS_VERSION);
 	if (o->pub == NULL) {
@@ -81,7 +72,7 @@ output_init(struct output *o, struct ingest *ing, bool redis, char *err,
 	} else if (rc == 0) {
 		INGEST_LOG(INFO, "publishing as node %s, run %s", ing->conf.node, run);
 	}
-	o->next_flush_ms = wall_ms() + ing->conf.redis.flush_interval_ms;
+	o->next_flush_ms = ingest_wall_ms() + ing->conf.redis.flush_interval_ms;
 	return rc;
 }
 
@@ -205,7 +196,7 @@ deliver(struct output *o, int64_t now_ms)
 void
 output_tick(struct output *o, struct ingest *ing)
 {
-	int64_t now = wall_ms();
+	int64_t now = ingest_wall_ms();
 
 	if (o->pub == NULL)
 		return;
@@ -246,9 +237,9 @@ output_finish(struct output *o, struct ingest *ing)
 
 	/* The final flush: what is in flight, then the rest (in parts, when
 	 * it is a backlog), retried for shutdown_timeout_s. */
-	deadline = wall_ms() + ing->conf.redis.shutdown_timeout_ms;
+	deadline = ingest_wall_ms() + ing->conf.redis.shutdown_timeout_ms;
 	for (;;) {
-		int64_t now = wall_ms();
+		int64_t now = ingest_wall_ms();
 
 		if (publish_idle(o->pub)) {
 			if (o->final_submitted && agg_table_count(o->unsent) == 0)

@@ -99,17 +99,14 @@ stats_line(const struct ingest *ing, const char *what, double seconds,
 
 	if (ing->output != NULL && ing->output->pub != NULL) {
 		struct publish_stats ps;
-		struct timespec now;
 
 		publish_stats(ing->output->pub, &ps);
-		clock_gettime(CLOCK_REALTIME, &now);
 		snprintf(redis, sizeof(redis), " redis: flushes %" PRIu64 " pending %u "
 			 "(%" PRIu64 " increments) reconnects %" PRIu64 " last %" PRIu64
 			 " fields %.1f ms (max %.1f) acked %.1f s ago%s", ps.flushes,
 			 ps.pending, ps.pending_increments, ps.reconnects, ps.last_fields,
 			 ps.last_latency_ms, ps.max_latency_ms,
-			 ps.last_ack_ms ? ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 -
-					   ps.last_ack_ms) / 1e3 : -1.0,
+			 ps.last_ack_ms ? (ingest_wall_ms() - ps.last_ack_ms) / 1e3 : -1.0,
 			 ps.connected ? "" : " DISCONNECTED");
 	}
 	stats_sum(ing, &c);

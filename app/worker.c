@@ -405,15 +405,6 @@ frame(struct worker *w, const struct rx_queue *q, struct rte_mbuf *m,
 		raw_datagram(w, &d, rx_ms);
 }
 
-static int64_t
-host_clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Hands the counting table to the main lcore when it asks: the worker
  * goes on in the spare one. */
 static inline void
@@ -463,7 +454,7 @@ worker_main(void *arg)
 	unsigned int rounds = 0;
 
 	while (!ing->stop_rx) {
-		int64_t host_ms = host_clock_ms();
+		int64_t host_ms = ingest_wall_ms();
 
 		swap_tables(w);
 		for (unsigned int qi = 0; qi < w->queue_count; qi++) {

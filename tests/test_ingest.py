@@ -105,40 +105,29 @@ def test_framed():
         cp, cp_name = rng.choice([(17, "verkhny-lars"), (42, "kazakh-1"),
                                   (99, "cp-99")])
         direction = rng.choice([1, 2])
-        seq[cp] += 1
+        dir_name = ["unknown", "entry", "exit"][direction]
+
+        def send(event_t, mrz, doc, new_scan=True):
+            """A frame captured at t; new_scan False resends the last one."""
+            if new_scan:
+                seq[cp] += 1
+            cap.add(t, udp_frame(src_exit, "10.0.0.1",
+                                 framed(mrz, direction, cp, 1, seq[cp], event_t)))
+            model.record(cp_name, dir_name, event_t, doc, (cp, 1, seq[cp]))
+
         text = d.text()
-        cap.add(t, udp_frame(src_exit, "10.0.0.1",
-                             framed(text, direction, cp, 1, seq[cp], t)))
-        model.record(cp_name, ["unknown", "entry", "exit"][direction], t, d,
-                     (cp, 1, seq[cp]))
+        send(t, text, d)
         if i % 5 == 0:
             # A re-scan 10 minutes later: inside the window.
-            t2 = t + 600000
-            seq[cp] += 1
-            cap.add(t, udp_frame(src_exit, "10.0.0.1",
-                                 framed(text, direction, cp, 1, seq[cp], t2)))
-            model.record(cp_name, ["unknown", "entry", "exit"][direction], t2, d,
-                         (cp, 1, seq[cp]))
+            send(t + 600000, text, d)
         if i % 7 == 0:
             # The same frame again: a retransmission.
-            cap.add(t, udp_frame(src_exit, "10.0.0.1",
-                                 framed(text, direction, cp, 1, seq[cp], t)))
-            model.record(cp_name, ["unknown", "entry", "exit"][direction], t, d,
-                         (cp, 1, seq[cp]))
+            send(t, text, d, new_scan=False)
         if i % 9 == 0:
             # Back again two hours later: a new crossing.
-            t3 = t + 7200000
-            seq[cp] += 1
-            cap.add(t, udp_frame(src_exit, "10.0.0.1",
-                                 framed(text, direction, cp, 1, seq[cp], t3)))
-            model.record(cp_name, ["unknown", "entry", "exit"][direction], t3, d,
-                         (cp, 1, seq[cp]))
+            send(t + 7200000, text, d)
         if i % 11 == 0:
-            seq[cp] += 1
-            cap.add(t, udp_frame(src_exit, "10.0.0.1",
-                                 framed(corrupt(text), direction, cp, 1, seq[cp], t)))
-            model.record(cp_name, ["unknown", "entry", "exit"][direction], t, None,
-                         (cp, 1, seq[cp]))
+            send(t, corrupt(text), None)
     # Checkpoint 0 and direction 0 come from the scanner of the source;
     # from an unregistered source, direction stays unknown.
     d1, d2, d3 = docs(3, rng)
