@@ -51,12 +51,20 @@ check_both(const char *text, size_t len, struct mrz_record *r)
 	ck_assert_uint_eq(fast, full);
 	ck_assert_int_eq(f.format, r->fields.format);
 	if (fast == 0) {
-		ck_assert_str_eq(f.document_code, r->fields.document_code);
-		ck_assert_str_eq(f.issuing_state, r->fields.issuing_state);
-		ck_assert_str_eq(f.nationality, r->fields.nationality);
-		ck_assert_str_eq(f.birth_date, r->fields.birth_date);
-		ck_assert_str_eq(f.expiry_date, r->fields.expiry_date);
-		ck_assert_str_eq(f.document_number, r->fields.document_number);
+		/* Whole arrays: keys are made of fixed-size copies, so the
+		 * NUL padding must agree too. */
+		ck_assert_mem_eq(f.document_code, r->fields.document_code,
+				 sizeof(f.document_code));
+		ck_assert_mem_eq(f.issuing_state, r->fields.issuing_state,
+				 sizeof(f.issuing_state));
+		ck_assert_mem_eq(f.nationality, r->fields.nationality,
+				 sizeof(f.nationality));
+		ck_assert_mem_eq(f.birth_date, r->fields.birth_date,
+				 sizeof(f.birth_date));
+		ck_assert_mem_eq(f.expiry_date, r->fields.expiry_date,
+				 sizeof(f.expiry_date));
+		ck_assert_mem_eq(f.document_number, r->fields.document_number,
+				 sizeof(f.document_number));
 		ck_assert_uint_eq(f.document_number_len,
 				  r->fields.document_number_len);
 		ck_assert_int_eq(f.sex, r->fields.sex);

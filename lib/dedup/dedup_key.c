@@ -34,8 +34,12 @@ load_le64(const uint8_t *p)
 	return v;
 }
 
-uint64_t
-dedup_siphash(const struct dedup_secret *secret, const void *data, size_t len)
+/*
+ * SipHash-1-3: one round per message word, three to finish. Inlined, so
+ * that a key of constant length becomes straight-line code.
+ */
+static inline __attribute__((always_inline)) uint64_t
+siphash13(const struct dedup_secret *secret, const void *data, size_t len)
 {
 	const uint8_t *p = data, *end = p + (len & ~(size_t)7);
 	uint64_t v0 = secret->k0 ^ UINT64_C(0x736f6d6570736575);
@@ -48,52 +52,77 @@ dedup_siphash(const struct dedup_secret *secret, const void *data, size_t len)
 		m = load_le64(p);
 		v3 ^= m;
 		SIPROUND;
-		SIPROUND;
 		v0 ^= m;
 	}
 	for (size_t i = 0; i < (len & 7); i++)
 		b |= (uint64_t)p[i] << (8 * i);
 	v3 ^= b;
 	SIPROUND;
-	SIPROUND;
 	v0 ^= b;
 	v2 ^= 0xff;
-	SIPROUND;
 	SIPROUND;
 	SIPROUND;
 	SIPROUND;
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-/* The first byte of what is hashed says which kind of key it is. */
-enum { KEY_DOCUMENT = 'D', KEY_FRAME = 'F' };
+uint64_t
+dedup_siphash(const struct dedup_secret *secret, const void *data, size_t len)
+{
+	return siphash13(secret, data, len);
+}
+
+/* Where the parts of a document key sit in the hashed bytes. */
+enum {
+	DOC_DIRECTION = 0,
+	DOC_STATE = 1,
+	DOC_NATIONALITY = 4,
+	DOC_BIRTH = 7,
+	DOC_NUMBER_LEN = 13,
+	DOC_CHECKPOINT = 14,
+	DOC_NUMBER = 22,
+	/* Numbers of up to 10 characters (all but long TD1/TD2 ones) fit
+	 * in four message words, the rest in six. */
+	DOC_SHORT = 32,
+	DOC_LONG = 48,
+};
 
 uint64_t
 dedup_document_key(const struct dedup_secret *secret,
 		   const struct mrz_fields *doc, uint64_t checkpoint,
 		   uint8_t direction)
 {
-	/* Fixed offsets, zero padded, so distinct documents never make
-	 * the same bytes. */
-	uint8_t buf[64] = { KEY_DOCUMENT, direction };
+	/* Fixed offsets and the number's length, so distinct documents
+	 * never make the same bytes. The fields are NUL-padded (mrz.h),
+	 * so fixed-size copies need no length. */
+	uint8_t buf[DOC_LONG];
 
-	memcpy(buf + 2, &checkpoint, 8);
-	memcpy(buf + 10, doc->issuing_state, strnlen(doc->issuing_state, 3));
-	memcpy(buf + 13, doc->nationality, strnlen(doc->nationality, 3));
-	memcpy(buf + 16, doc->birth_date, 6);
-	buf[22] = doc->document_number_len;
-	memcpy(buf + 23, doc->document_number, doc->document_number_len);
-	return dedup_siphash(secret, buf, 23 + doc->document_number_len);
+	buf[DOC_DIRECTION] = direction;
+	memcpy(buf + DOC_STATE, doc->issuing_state, 3);
+	memcpy(buf + DOC_NATIONALITY, doc->nationality, 3);
+	memcpy(buf + DOC_BIRTH, doc->birth_date, 6);
+	buf[DOC_NUMBER_LEN] = doc->document_number_len;
+	memcpy(buf + DOC_CHECKPOINT, &checkpoint, 8);
+	if (doc->document_number_len <= DOC_SHORT - DOC_NUMBER) {
+		memcpy(buf + DOC_NUMBER, doc->document_number,
+		       DOC_SHORT - DOC_NUMBER);
+		return siphash13(secret, buf, DOC_SHORT);
+	}
+	memcpy(buf + DOC_NUMBER, doc->document_number,
+	       sizeof(doc->document_number));
+	memset(buf + DOC_NUMBER + sizeof(doc->document_number), 0,
+	       DOC_LONG - DOC_NUMBER - sizeof(doc->document_number));
+	return siphash13(secret, buf, DOC_LONG);
 }
 
 uint64_t
 dedup_frame_key(const struct dedup_secret *secret, uint32_t checkpoint,
 		uint32_t scanner, uint32_t sequence)
 {
-	uint8_t buf[13] = { KEY_FRAME };
+	uint8_t buf[12];
 
-	memcpy(buf + 1, &checkpoint, 4);
-	memcpy(buf + 5, &scanner, 4);
-	memcpy(buf + 9, &sequence, 4);
-	return dedup_siphash(secret, buf, sizeof(buf));
+	memcpy(buf, &checkpoint, 4);
+	memcpy(buf + 4, &scanner, 4);
+	memcpy(buf + 8, &sequence, 4);
+	return siphash13(secret, buf, sizeof(buf));
 }

@@ -5,7 +5,7 @@
 
 /**
  * @file
- * Deduplication keys: SipHash-2-4 of what identifies a document or a
+ * Deduplication keys: SipHash-1-3 of what identifies a document or a
  * frame, under a secret drawn at start. The key is all the tables keep,
  * so no document number outlives the parsing of its record, and nobody
  * without the secret can test whether a document was seen. Needs no EAL.
@@ -28,7 +28,12 @@ struct dedup_secret {
 /** Draw a secret from the kernel's random source; 0 or -errno. */
 int dedup_secret_draw(struct dedup_secret *secret);
 
-/** SipHash-2-4 of data under a secret (the reference algorithm). */
+/**
+ * SipHash-1-3 of data under a secret: the variant hash tables use
+ * (Python, Rust), at about half the rounds of SipHash-2-4. A key
+ * guards which documents were seen and spreads table buckets; it is
+ * never a signature.
+ */
 uint64_t dedup_siphash(const struct dedup_secret *secret, const void *data,
 		       size_t len);
 

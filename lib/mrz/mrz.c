@@ -268,17 +268,18 @@ at(const struct mrz_lines *l, struct mrz_span s)
 }
 
 /*
- * Copies a field without its trailing fillers; returns its length.
- * The whole field is copied first: a copy of constant size compiles to
- * a few moves, one of the trimmed size to a slow string instruction.
+ * Copies a field without its trailing fillers, NUL-padded to n + 1
+ * bytes; returns its length. The whole field is copied first: a copy of
+ * constant size compiles to a few moves, one of the trimmed size to a
+ * slow string instruction.
  */
 static inline __attribute__((always_inline)) size_t
 copy_trimmed(char *dst, const char *src, size_t n)
 {
 	memcpy(dst, src, n);
-	while (n > 0 && src[n - 1] == '<')
-		n--;
 	dst[n] = '\0';
+	while (n > 0 && dst[n - 1] == '<')
+		dst[--n] = '\0';
 	return n;
 }
 
@@ -525,6 +526,8 @@ extract_fields(const struct mrz_lines *l, const struct mrz_layout *lay,
 	memcpy(f->expiry_date, at(l, lay->expiry), 6);
 	f->expiry_date[6] = '\0';
 	f->sex = l->line[lay->birth.line][lay->sex];
+	memset(f->document_number + lay->number.len, 0,
+	       sizeof(f->document_number) - lay->number.len);
 	f->document_number_len = (uint8_t)copy_trimmed(
 		f->document_number, at(l, lay->number), lay->number.len);
 }

@@ -70,8 +70,10 @@ enum mrz_format {
 #define MRZ_OPTIONAL_DATA_MAX	16
 
 /**
- * What the data path needs of a record. Strings are NUL-terminated with
- * fillers removed from their end; dates are the six characters as printed.
+ * What the data path needs of a record. Strings are NUL-padded to their
+ * array's size (so fixed-size copies compare equal for equal values),
+ * with fillers removed from their end; dates are the six characters as
+ * printed.
  */
 struct mrz_fields {
 	enum mrz_format format;
