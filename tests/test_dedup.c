@@ -175,10 +175,15 @@ END_TEST
 
 /* The bulk lookup answers exactly as lookups one by one, also when a
  * batch repeats keys, re-counts them or evicts them. */
+/* Capacity and distinct keys: a table of 8 wraps around within a batch,
+ * so slots a bulk lookup found are reused before the batch ends. */
+static const unsigned int bulk_shapes[][2] = { { 256, 400 }, { 8, 12 } };
+
 START_TEST(bulk_equals_one_by_one)
 {
-	struct dedup_table *one = dedup_create("one", 256, 100, 0);
-	struct dedup_table *bulk = dedup_create("bulk", 256, 100, 0);
+	unsigned int capacity = bulk_shapes[_i][0], distinct = bulk_shapes[_i][1];
+	struct dedup_table *one = dedup_create("one", capacity, 100, 0);
+	struct dedup_table *bulk = dedup_create("bulk", capacity, 100, 0);
 	uint64_t keys[DEDUP_BULK_MAX];
 	int64_t times[DEDUP_BULK_MAX], now = 0;
 	uint8_t seen[DEDUP_BULK_MAX];
@@ -192,8 +197,9 @@ START_TEST(bulk_equals_one_by_one)
 		unsigned int n = 1 + rand() % DEDUP_BULK_MAX;
 
 		for (unsigned int i = 0; i < n; i++) {
-			/* 400 keys for 256 places: evictions happen. */
-			keys[i] = (uint64_t)(rand() % 400 + 1) * UINT64_C(0x9e3779b97f4a7c15);
+			/* More keys than places: evictions happen. */
+			keys[i] = (uint64_t)(rand() % distinct + 1) *
+				  UINT64_C(0x9e3779b97f4a7c15);
 			now += rand() % 3;
 			times[i] = now - rand() % 20;
 		}
@@ -235,7 +241,8 @@ main(void)
 	tcase_add_test(tc, window);
 	tcase_add_test(tc, capacity_and_eviction);
 	tcase_add_test(tc, recounted_keys_move_to_the_tail);
-	tcase_add_test(tc, bulk_equals_one_by_one);
+	tcase_add_loop_test(tc, bulk_equals_one_by_one, 0,
+			    sizeof(bulk_shapes) / sizeof(bulk_shapes[0]));
 	tcase_add_test(tc, bad_parameters);
 	suite_add_tcase(s, tc);
 	return check_run(s);

@@ -17,9 +17,10 @@ struct slot {
 #define TOMBSTONE INT64_MIN
 
 struct dedup_table {
-	struct rte_hash *hash;		/* key -> FIFO position */
+	struct rte_hash *hash;		/* key -> its FIFO slot */
 	int64_t window_ms;
-	uint64_t head, tail;		/* FIFO positions, tail - head <= capacity */
+	uint32_t head, tail;		/* FIFO slots, the oldest and the next */
+	uint32_t used;			/* slots from head to tail */
 	uint32_t capacity;
 	uint64_t entries;
 	uint64_t evictions;
@@ -99,14 +100,16 @@ dedup_free(struct dedup_table *t)
 static void
 pop_head(struct dedup_table *t, int64_t now_ms)
 {
-	struct slot *s = &t->fifo[t->head % t->capacity];
+	struct slot *s = &t->fifo[t->head];
+	int64_t time_ms = s->time_ms;
 
-	t->head++;
-	if (s->time_ms == TOMBSTONE)
+	t->head = t->head + 1 == t->capacity ? 0 : t->head + 1;
+	t->used--;
+	if (time_ms == TOMBSTONE)
 		return;
 	rte_hash_del_key(t->hash, &s->key);
 	t->entries--;
-	if (now_ms - s->time_ms < t->window_ms)
+	if (now_ms - time_ms < t->window_ms)
 		t->evictions++;
 	else
 		t->expired++;
@@ -117,10 +120,10 @@ dedup_seen(struct dedup_table *t, uint64_t key, int64_t time_ms)
 {
 	void *data;
 	struct slot *s;
-	uint64_t pos;
+	uint32_t index;
 
 	if (rte_hash_lookup_data(t->hash, &key, &data) >= 0) {
-		s = &t->fifo[(uintptr_t)data % t->capacity];
+		s = &t->fifo[(uintptr_t)data];
 		if (llabs(time_ms - s->time_ms) < t->window_ms)
 			return 1;
 		/* Counted again: the key moves to the tail. */
@@ -131,15 +134,17 @@ dedup_seen(struct dedup_table *t, uint64_t key, int64_t time_ms)
 	 * past their window earlier would need time to run forward on
 	 * every input, and RX queues (or capture files) are not in step:
 	 * a key one queue is done with, another may still need. */
-	if (t->tail - t->head == t->capacity)
+	if (t->used == t->capacity)
 		pop_head(t, time_ms);
-	pos = t->tail++;
-	s = &t->fifo[pos % t->capacity];
+	index = t->tail;
+	t->tail = index + 1 == t->capacity ? 0 : index + 1;
+	t->used++;
+	s = &t->fifo[index];
 	s->key = key;
 	s->time_ms = time_ms;
 	t->entries++;
 	/* Cannot fail: the table holds capacity keys and holds fewer. */
-	rte_hash_add_key_data(t->hash, &key, (void *)(uintptr_t)pos);
+	rte_hash_add_key_data(t->hash, &key, (void *)(uintptr_t)index);
 	return 0;
 }
 
@@ -157,14 +162,15 @@ dedup_seen_bulk(struct dedup_table *t, const uint64_t *keys,
 		rte_hash_lookup_bulk_data(t->hash, key_ptrs, n, &hits, data);
 	for (unsigned int i = 0; i < n; i++) {
 		/* A hit answers only if no earlier key of the batch moved
-		 * or dropped its slot; anything else takes the full path,
-		 * now on memory the bulk lookup brought into cache. */
+		 * or dropped its slot: a slot holding its key and no
+		 * tombstone is the key's one live slot (a slot dropped at
+		 * the head is at once the tail and holds the new key).
+		 * Anything else takes the full path, on memory the bulk
+		 * lookup brought into cache. */
 		if (hits >> i & 1) {
-			uint64_t pos = (uintptr_t)data[i];
-			const struct slot *s = &t->fifo[pos % t->capacity];
+			const struct slot *s = &t->fifo[(uintptr_t)data[i]];
 
-			if (pos >= t->head && pos < t->tail && s->key == keys[i] &&
-			    s->time_ms != TOMBSTONE &&
+			if (s->key == keys[i] && s->time_ms != TOMBSTONE &&
 			    llabs(time_ms[i] - s->time_ms) < t->window_ms) {
 				seen[i] = 1;
 				continue;
