@@ -153,6 +153,39 @@ START_TEST(udp_variants_delivered)
 }
 END_TEST
 
+/*
+ * The checksums over every payload length (odd and even, each tail of
+ * the word loop) in both families: correct ones pass, any one bit
+ * flipped in the payload fails.
+ */
+START_TEST(checksums_every_length)
+{
+	static uint8_t payload[300];
+	struct frame f;
+	struct wire_datagram d;
+	unsigned int seed = 7;
+
+	for (size_t i = 0; i < sizeof(payload); i++) {
+		seed = seed * 1103515245 + 12345;
+		payload[i] = (uint8_t)(seed >> 16);
+	}
+	for (int v6 = 0; v6 <= 1; v6++)
+		for (size_t len = 1; len <= sizeof(payload); len++) {
+			struct spec s = { .v6 = v6, .proto = 17, .dport = 7470,
+					  .payload = (const char *)payload,
+					  .payload_len = len };
+			size_t bit = (len * 37) % (8 * len);
+
+			build(&f, &s);
+			ck_assert_int_eq(decode(&f, ALL_CHECKS, &d), WIRE_DELIVERED);
+			ck_assert_uint_eq(d.payload_len, len);
+			f.b[f.len - len + bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			ck_assert_int_eq(decode(&f, ALL_CHECKS, &d),
+					 WIRE_DROP_BAD_UDP_CHECKSUM);
+		}
+}
+END_TEST
+
 START_TEST(ethernet_padding_ignored)
 {
 	struct frame f;
@@ -455,6 +488,7 @@ main(void)
 	tcase_add_test(tc, ethernet_padding_ignored);
 	tcase_add_test(tc, drops_by_reason);
 	tcase_add_test(tc, bad_headers_and_checksums);
+	tcase_add_test(tc, checksums_every_length);
 	tcase_add_test(tc, every_truncation);
 	tcase_add_test(tc, random_frames_get_one_verdict);
 	tcase_add_test(tc, verdict_names);

@@ -49,34 +49,68 @@ be32(const uint8_t *p)
 		(uint32_t)p[2] << 8 | p[3];
 }
 
-/* One's complement sum of 16-bit big-endian words, not yet folded. */
-static uint32_t
-sum16(const uint8_t *p, size_t n, uint32_t sum)
+/*
+ * The Internet checksum (RFC 1071), four bytes at a time into 64 bits.
+ * A ones' complement sum is the same in either byte order, so words are
+ * added as they lie in memory; values the caller adds (lengths,
+ * protocol) go in network order, and the result is only ever compared
+ * with 0xffff, which reads the same both ways.
+ */
+static inline uint64_t
+sum_bytes(const uint8_t *p, size_t n, uint64_t sum)
 {
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += be16(p + i);
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
+	uint32_t w;
+	uint16_t h;
+
+	for (; n >= 4; p += 4, n -= 4) {
+		memcpy(&w, p, 4);
+		sum += w;
+	}
+	if (n >= 2) {
+		memcpy(&h, p, 2);
+		sum += h;
+		p += 2;
+		n -= 2;
+	}
+	/* An odd byte is the first of a 16-bit word padded with zero. */
+	if (n == 1) {
+		uint8_t pad[2] = { p[0], 0 };
+
+		memcpy(&h, pad, 2);
+		sum += h;
+	}
 	return sum;
 }
 
-static uint16_t
-fold(uint32_t sum)
+static inline uint16_t
+fold(uint64_t sum)
 {
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)sum;
 }
 
-/* The UDP checksum over pseudo header, header and data comes to 0xffff. */
-static bool
-udp_checksum_ok(uint32_t pseudo, const uint8_t *udp, uint16_t udp_len)
+/* A 16-bit value as it lies in memory in network order. */
+static inline uint16_t
+net16(uint16_t v)
 {
-	return fold(sum16(udp, udp_len, pseudo)) == 0xffff;
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+	uint16_t h;
+
+	memcpy(&h, b, 2);
+	return h;
+}
+
+static bool
+udp_checksum_ok(uint64_t pseudo, const uint8_t *udp, uint16_t udp_len)
+{
+	return fold(sum_bytes(udp, udp_len, pseudo)) == 0xffff;
 }
 
 static enum wire_verdict
-decode_udp(const uint8_t *udp, size_t avail, uint32_t pseudo, bool v6,
+decode_udp(const uint8_t *udp, size_t avail, uint64_t pseudo, bool v6,
 	   const struct wire_ports *ports, uint32_t checks,
 	   struct wire_datagram *d)
 {
@@ -98,7 +132,8 @@ decode_udp(const uint8_t *udp, size_t avail, uint32_t pseudo, bool v6,
 		uint16_t stored = be16(udp + 6);
 
 		if ((stored != 0 || v6) &&
-		    !udp_checksum_ok(pseudo + udp_len + IPPROTO_UDP_, udp, udp_len))
+		    !udp_checksum_ok(pseudo + net16(udp_len) + net16(IPPROTO_UDP_),
+				     udp, udp_len))
 			return WIRE_DROP_BAD_UDP_CHECKSUM;
 	}
 	d->payload = udp + 8;
@@ -122,7 +157,7 @@ decode_ipv4(const uint8_t *ip, size_t avail, const struct wire_ports *ports,
 	if (total_len > avail)
 		return WIRE_DROP_TRUNCATED;
 	if ((checks & WIRE_CHECK_IP_CHECKSUM) &&
-	    fold(sum16(ip, header_len, 0)) != 0xffff)
+	    fold(sum_bytes(ip, header_len, 0)) != 0xffff)
 		return WIRE_DROP_BAD_IP_CHECKSUM;
 	/* More-fragments flag or a fragment offset. */
 	if (be16(ip + 6) & 0x3fff)
@@ -133,7 +168,7 @@ decode_ipv4(const uint8_t *ip, size_t avail, const struct wire_ports *ports,
 	memset(d->src_addr, 0, sizeof(d->src_addr));
 	memcpy(d->src_addr, ip + 12, 4);
 	return decode_udp(ip + header_len, total_len - header_len,
-			  sum16(ip + 12, 8, 0), false, ports, checks, d);
+			  sum_bytes(ip + 12, 8, 0), false, ports, checks, d);
 }
 
 static bool
@@ -168,7 +203,7 @@ decode_ipv6(const uint8_t *ip, size_t avail, const struct wire_ports *ports,
 		return WIRE_DROP_NOT_UDP;
 	d->family = 6;
 	memcpy(d->src_addr, ip + 8, 16);
-	return decode_udp(ip + 40, payload_len, sum16(ip + 8, 32, 0), true,
+	return decode_udp(ip + 40, payload_len, sum_bytes(ip + 8, 32, 0), true,
 			  ports, checks, d);
 }
 
