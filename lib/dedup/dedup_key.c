@@ -72,47 +72,86 @@ dedup_siphash(const struct dedup_secret *secret, const void *data, size_t len)
 	return siphash13(secret, data, len);
 }
 
-/* Where the parts of a document key sit in the hashed bytes. */
-enum {
-	DOC_DIRECTION = 0,
-	DOC_STATE = 1,
-	DOC_NATIONALITY = 4,
-	DOC_BIRTH = 7,
-	DOC_NUMBER_LEN = 13,
-	DOC_CHECKPOINT = 14,
-	DOC_NUMBER = 22,
-	/* Numbers of up to 10 characters (all but long TD1/TD2 ones) fit
-	 * in four message words, the rest in six. */
-	DOC_SHORT = 32,
-	DOC_LONG = 48,
-};
+/* Little-endian loads of 1, 2 and 4 bytes, each one load. */
+static inline uint64_t
+load_le8(const void *p)
+{
+	return *(const uint8_t *)p;
+}
+
+static inline uint64_t
+load_le16(const void *p)
+{
+	const uint8_t *b = p;
+
+	return (uint64_t)b[0] | (uint64_t)b[1] << 8;
+}
+
+static inline uint64_t
+load_le32(const void *p)
+{
+	return load_le16(p) | load_le16((const uint8_t *)p + 2) << 16;
+}
+
+/*
+ * SipHash-1-3 over message words, for keys laid out in registers: bytes
+ * stored one field at a time and read back as words would stall the
+ * loads (no store forwarding across several stores).
+ */
+static inline __attribute__((always_inline)) uint64_t
+siphash13_words(const struct dedup_secret *secret, const uint64_t *w,
+		size_t n)
+{
+	uint64_t v0 = secret->k0 ^ UINT64_C(0x736f6d6570736575);
+	uint64_t v1 = secret->k1 ^ UINT64_C(0x646f72616e646f6d);
+	uint64_t v2 = secret->k0 ^ UINT64_C(0x6c7967656e657261);
+	uint64_t v3 = secret->k1 ^ UINT64_C(0x7465646279746573);
+	uint64_t b = (uint64_t)(8 * n) << 56;
+
+	for (size_t i = 0; i < n; i++) {
+		v3 ^= w[i];
+		SIPROUND;
+		v0 ^= w[i];
+	}
+	v3 ^= b;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
 
 uint64_t
 dedup_document_key(const struct dedup_secret *secret,
 		   const struct mrz_fields *doc, uint64_t checkpoint,
 		   uint8_t direction)
 {
-	/* Fixed offsets and the number's length, so distinct documents
-	 * never make the same bytes. The fields are NUL-padded (mrz.h),
-	 * so fixed-size copies need no length. */
-	uint8_t buf[DOC_LONG];
+	/*
+	 * Fixed places and the number's length, so distinct documents
+	 * never make the same words. The fields are NUL-padded (mrz.h):
+	 * fixed-size loads need no length, and byte 3 of the State and
+	 * nationality arrays is always 0, free for direction and length.
+	 */
+	const char *number = doc->document_number;
+	uint64_t w[6] = {
+		load_le32(doc->issuing_state) | load_le32(doc->nationality) << 32 |
+			(uint64_t)direction << 24 |
+			(uint64_t)doc->document_number_len << 56,
+		load_le32(doc->birth_date) | load_le16(doc->birth_date + 4) << 32 |
+			load_le16(number + 8) << 48,
+		checkpoint,
+		load_le64((const uint8_t *)number),
+	};
 
-	buf[DOC_DIRECTION] = direction;
-	memcpy(buf + DOC_STATE, doc->issuing_state, 3);
-	memcpy(buf + DOC_NATIONALITY, doc->nationality, 3);
-	memcpy(buf + DOC_BIRTH, doc->birth_date, 6);
-	buf[DOC_NUMBER_LEN] = doc->document_number_len;
-	memcpy(buf + DOC_CHECKPOINT, &checkpoint, 8);
-	if (doc->document_number_len <= DOC_SHORT - DOC_NUMBER) {
-		memcpy(buf + DOC_NUMBER, doc->document_number,
-		       DOC_SHORT - DOC_NUMBER);
-		return siphash13(secret, buf, DOC_SHORT);
-	}
-	memcpy(buf + DOC_NUMBER, doc->document_number,
-	       sizeof(doc->document_number));
-	memset(buf + DOC_NUMBER + sizeof(doc->document_number), 0,
-	       DOC_LONG - DOC_NUMBER - sizeof(doc->document_number));
-	return siphash13(secret, buf, DOC_LONG);
+	/* Numbers of up to 10 characters, all but long TD1/TD2 ones, fit
+	 * in four words. */
+	if (doc->document_number_len <= 10)
+		return siphash13_words(secret, w, 4);
+	w[4] = load_le64((const uint8_t *)number + 10);
+	w[5] = load_le32(number + 18) | load_le8(number + 22) << 32;
+	return siphash13_words(secret, w, 6);
 }
 
 uint64_t
