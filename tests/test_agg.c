@@ -31,8 +31,16 @@ START_TEST(default_bands)
 	ck_assert_uint_eq(agg_band_of(&b, 64), 4);
 	ck_assert_uint_eq(agg_band_of(&b, 65), 5);
 	ck_assert_uint_eq(agg_band_of(&b, 250), 5);
+	ck_assert_uint_eq(agg_band_of(&b, 1000), 5);
+	ck_assert_int_eq(agg_bands_parse("0-99,100-254,255+", &b), 0);
+	ck_assert_uint_eq(agg_band_of(&b, 99), 0);
+	ck_assert_uint_eq(agg_band_of(&b, 254), 1);
+	ck_assert_uint_eq(agg_band_of(&b, 255), 2);
+	ck_assert_uint_eq(agg_band_of(&b, 300), 2);
 	ck_assert_int_eq(agg_bands_parse("0+", &b), 0);
 	ck_assert_uint_eq(b.count, 1);
+	ck_assert_uint_eq(agg_band_of(&b, 0), 0);
+	ck_assert_uint_eq(agg_band_of(&b, 255), 0);
 }
 END_TEST
 
@@ -70,6 +78,10 @@ START_TEST(age_at_event)
 	ck_assert_int_eq(agg_age("7408<<", SEP27_1430), -1);
 	ck_assert_int_eq(agg_age("74<<<<", SEP27_1430), -1);
 	ck_assert_int_eq(agg_age("<<<<<<", SEP27_1430), -1);
+	/* Bytes next to the digits are not digits. */
+	ck_assert_int_eq(agg_age("7408:2", SEP27_1430), -1);
+	ck_assert_int_eq(agg_age("74/812", SEP27_1430), -1);
+	ck_assert_int_eq(agg_age("7\x00" "0812", SEP27_1430), -1);
 }
 END_TEST
 

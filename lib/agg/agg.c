@@ -55,25 +55,25 @@ agg_bands_parse(const char *spec, struct agg_bands *b)
 			return -EINVAL;
 		memcpy(b->name[b->count], start, len);
 		b->lower[b->count++] = (uint8_t)lo;
-		if (*p == '\0')
-			return p[-1] == '+' ? 0 : -EINVAL;
+		if (*p == '\0') {
+			if (p[-1] != '+')
+				return -EINVAL;
+			for (unsigned int age = 0, i = 0; age < 256; age++) {
+				while (i + 1 < b->count && age >= b->lower[i + 1])
+					i++;
+				b->of_age[age] = (uint8_t)i;
+			}
+			return 0;
+		}
 		next = hi + 1;
 		p++;	/* the comma */
 	}
 }
 
-unsigned int
-agg_band_of(const struct agg_bands *b, unsigned int age)
-{
-	unsigned int i = b->count - 1;
 
-	while (i > 0 && age < b->lower[i])
-		i--;
-	return i;
-}
-
-/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm). */
-static void
+/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm). Out
+ * of line: agg_age() calls it once a day, and keeps its registers. */
+static __attribute__((noinline)) void
 civil_from_days(int64_t z, int *y, unsigned int *m, unsigned int *d)
 {
 	z += 719468;
@@ -88,42 +88,46 @@ civil_from_days(int64_t z, int *y, unsigned int *m, unsigned int *d)
 	*y = (int)((int64_t)yoe + era * 400 + (*m <= 2));
 }
 
-static int
-two_digits(const char *p)
-{
-	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
-		return -1;
-	return (p[0] - '0') * 10 + (p[1] - '0');
-}
-
 int
 agg_age(const char birth[6], int64_t event_ms)
 {
-	int yy = two_digits(birth), mm = two_digits(birth + 2);
-	int dd = two_digits(birth + 4), year, age;
-	unsigned int month, day;
+	const uint8_t *b = (const uint8_t *)birth;
+	uint64_t w = (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 |
+		(uint64_t)b[3] << 24 | (uint64_t)b[4] << 32 | (uint64_t)b[5] << 40;
+	uint64_t digits, pairs;
+	unsigned int mmdd;
+	int yy, age;
 
 	/* Records come in bursts of the same day: each thread keeps the
 	 * calendar date of the last day it converted. */
 	static _Thread_local int64_t last_days = INT64_MIN;
 	static _Thread_local int last_year;
-	static _Thread_local unsigned int last_month, last_day;
+	static _Thread_local unsigned int last_mmdd;
 	int64_t days = event_ms / 86400000 - (event_ms % 86400000 < 0);
 
-	if (yy < 0 || mm < 0 || dd < 0)
+	/* Six digits, all at once: each byte's high nibble is 3, and its
+	 * low nibble plus 6 does not carry (is at most 9). */
+	if ((w & UINT64_C(0xf0f0f0f0f0f0)) != UINT64_C(0x303030303030) ||
+	    ((w + UINT64_C(0x060606060606)) & UINT64_C(0xf0f0f0f0f0f0)) !=
+	    UINT64_C(0x303030303030))
 		return -1;
+	digits = w - UINT64_C(0x303030303030);
+	/* Pairs of digits into 16-bit lanes: YY, MM, DD. */
+	pairs = (digits & UINT64_C(0x00ff00ff00ff)) * 10 +
+		(digits >> 8 & UINT64_C(0x00ff00ff00ff));
+	yy = (int)(pairs & 0xffff);
+	mmdd = (unsigned int)(pairs >> 16 & 0xffff) * 100 +
+		(unsigned int)(pairs >> 32 & 0xffff);
 	if (days != last_days) {
-		civil_from_days(days, &last_year, &last_month, &last_day);
+		unsigned int month, day;
+
+		civil_from_days(days, &last_year, &month, &day);
+		last_mmdd = month * 100 + day;
 		last_days = days;
 	}
-	year = last_year;
-	month = last_month;
-	day = last_day;
 	/* The century is not printed: the latest that is not in the future. */
-	yy += 2000 + yy > year ? 1900 : 2000;	/* 20YY, or 19YY if future */
-	age = year - yy;
-	if ((int)month < mm || ((int)month == mm && (int)day < dd))
-		age--;
+	yy += 2000 + yy > last_year ? 1900 : 2000;	/* 20YY, or 19YY if future */
+	age = last_year - yy - (last_mmdd < mmdd);
 	return age < 0 ? 0 : age;
 }
 
@@ -134,8 +138,8 @@ agg_format_hour(uint32_t hour, char out[11])
 	unsigned int m, d;
 
 	civil_from_days(hour / 24, &y, &m, &d);
-	snprintf(out, 11, "%04d%02u%02u%02u", y % 10000, m % 100, d % 100,
-		 hour % 24);
+	snprintf(out, 11, "%04u%02u%02u%02u", (unsigned int)y % 10000, m % 100,
+		 d % 100, hour % 24);
 }
 
 void
@@ -145,7 +149,8 @@ agg_format_day(uint32_t hour, char out[9])
 	unsigned int m, d;
 
 	civil_from_days(hour / 24, &y, &m, &d);
-	snprintf(out, 9, "%04d%02u%02u", y % 10000, m % 100, d % 100);
+	snprintf(out, 9, "%04u%02u%02u", (unsigned int)y % 10000, m % 100,
+		 d % 100);
 }
 
 /*

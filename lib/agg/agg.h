@@ -34,6 +34,7 @@ struct agg_bands {
 	unsigned int count;
 	uint8_t lower[AGG_BANDS_MAX];		/**< first age of each band */
 	char name[AGG_BANDS_MAX][AGG_BAND_NAME_MAX];
+	uint8_t of_age[256];			/**< band of each age, 255+ last */
 };
 
 /** The default bands of the configuration. */
@@ -49,8 +50,12 @@ struct agg_bands {
  */
 int agg_bands_parse(const char *spec, struct agg_bands *bands);
 
-/** Band index of an age (>= 0). */
-unsigned int agg_band_of(const struct agg_bands *bands, unsigned int age);
+/** Band index of an age (>= 0): one load, for the data path. */
+static inline unsigned int
+agg_band_of(const struct agg_bands *bands, unsigned int age)
+{
+	return bands->of_age[age < 255 ? age : 255];
+}
 
 /**
  * Age in whole years at the event time.
