@@ -30,12 +30,18 @@ struct dedup_table {
 };
 
 /* Keys are already keyed hashes: their low bits are the bucket hash. */
+static inline hash_sig_t
+key_sig(uint64_t key)
+{
+	return (hash_sig_t)key;
+}
+
 static uint32_t
 key_hash(const void *key, uint32_t len, uint32_t init)
 {
 	(void)len;
 	(void)init;
-	return (uint32_t)*(const uint64_t *)key;
+	return key_sig(*(const uint64_t *)key);
 }
 
 static size_t
@@ -153,13 +159,18 @@ dedup_seen_bulk(struct dedup_table *t, const uint64_t *keys,
 		const int64_t *time_ms, unsigned int n, uint8_t *seen)
 {
 	const void *key_ptrs[DEDUP_BULK_MAX];
+	hash_sig_t sigs[DEDUP_BULK_MAX];
 	void *data[DEDUP_BULK_MAX];
 	uint64_t hits = 0;
 
-	for (unsigned int i = 0; i < n; i++)
+	/* The signatures key_hash() gives, without a call per key. */
+	for (unsigned int i = 0; i < n; i++) {
 		key_ptrs[i] = &keys[i];
+		sigs[i] = key_sig(keys[i]);
+	}
 	if (n > 0)
-		rte_hash_lookup_bulk_data(t->hash, key_ptrs, n, &hits, data);
+		rte_hash_lookup_with_hash_bulk_data(t->hash, key_ptrs, sigs, n,
+						    &hits, data);
 	for (unsigned int i = 0; i < n; i++) {
 		/* A hit answers only if no earlier key of the batch moved
 		 * or dropped its slot: a slot holding its key and no
