@@ -154,15 +154,6 @@ flush_own(struct worker *w)
 	w->own_count = 0;
 }
 
-/* Keeps a record of an own key for the next batch. */
-static void
-keep_own(struct worker *w, const struct record_msg *m)
-{
-	w->own[w->own_count++] = *m;
-	if (w->own_count == DEDUP_BULK_MAX)
-		flush_own(w);
-}
-
 static void
 drain_inbox(struct worker *w)
 {
@@ -206,22 +197,38 @@ flush_outboxes(struct worker *w)
 			flush_outbox(w, o);
 }
 
-/* Sends a record to the owner of its key: keys are keyed hashes, so
- * their high bits spread owners evenly (scaled by a multiply, which a
- * division per record would cost ten times). */
-static void
-route(struct worker *w, uint64_t key, const struct record_msg *m)
+/* The lcore that owns a key: keys are keyed hashes, so their high bits
+ * spread owners evenly (scaled by a multiply, which a division per
+ * record would cost ten times). */
+static inline unsigned int
+owner_of(const struct worker *w, uint64_t key)
 {
-	unsigned int owner = (unsigned int)(((key >> 32) *
-					     w->ing->worker_count) >> 32);
+	return (unsigned int)(((key >> 32) * w->ing->worker_count) >> 32);
+}
 
+/*
+ * Where the next record for an owner is written: this worker's own
+ * batch, or the outbox to that owner. Records are written in place and
+ * then sent with send_record(): built elsewhere and copied, they would
+ * be read back as 16-byte words from 8-byte stores, which the store
+ * buffer cannot forward.
+ */
+static inline struct record_msg *
+record_slot(struct worker *w, unsigned int owner)
+{
+	return owner == w->index ? &w->own[w->own_count] :
+		&w->outbox[owner][w->outbox_count[owner]];
+}
+
+static inline void
+send_record(struct worker *w, unsigned int owner)
+{
 	if (owner == w->index) {
-		keep_own(w, m);
-		return;
-	}
-	w->outbox[owner][w->outbox_count[owner]++] = *m;
-	if (w->outbox_count[owner] == OUTBOX_MAX)
+		if (++w->own_count == DEDUP_BULK_MAX)
+			flush_own(w);
+	} else if (++w->outbox_count[owner] == OUTBOX_MAX) {
 		flush_outbox(w, owner);
+	}
 }
 
 /* Sends a parsed record on: err is mrz_check()'s result on f. */
@@ -231,32 +238,43 @@ parsed_record(struct worker *w, const struct mrz_fields *f, uint32_t err,
 	      uint64_t frame_key)
 {
 	const struct ingest *ing = w->ing;
-	struct record_msg m = {
-		.frame_key = frame_key,
-		.bucket = agg_bucket(checkpoint, direction, agg_hour_of(time_ms)),
-		.time_ms = time_ms,
-	};
+	uint64_t bucket = agg_bucket(checkpoint, direction, agg_hour_of(time_ms));
+	struct record_msg *m;
+	unsigned int owner;
+	uint64_t doc_key;
+	uint32_t profile;
 	int age;
 
 	if (err != 0) {
-		m.profile = AGG_PROFILE_INVALID;
-		m.error = err & -err;
 		/* A raw record has no key: nothing to deduplicate. */
-		if (frame_key == 0)
-			keep_own(w, &m);
-		else
-			route(w, frame_key, &m);
+		owner = frame_key == 0 ? w->index : owner_of(w, frame_key);
+		m = record_slot(w, owner);
+		m->doc_key = 0;
+		m->frame_key = frame_key;
+		m->bucket = bucket;
+		m->time_ms = time_ms;
+		m->profile = AGG_PROFILE_INVALID;
+		m->error = err & -err;
+		send_record(w, owner);
 		return;
 	}
 	age = agg_age(f->birth_date, time_ms);
-	m.profile = agg_profile(f->nationality, f->sex,
-				age < 0 ? AGG_BAND_UNKNOWN :
-				agg_band_of(&ing->conf.bands, age),
-				f->document_code[0]);
-	m.doc_key = dedup_document_key(&ing->secret, f,
+	profile = agg_profile(f->nationality, f->sex,
+			      age < 0 ? AGG_BAND_UNKNOWN :
+			      agg_band_of(&ing->conf.bands, age),
+			      f->document_code[0]);
+	doc_key = dedup_document_key(&ing->secret, f,
 			ing->conf.scope == CONF_SCOPE_DIRECTION ? UINT64_MAX : checkpoint,
 			direction);
-	route(w, m.doc_key, &m);
+	owner = owner_of(w, doc_key);
+	m = record_slot(w, owner);
+	m->doc_key = doc_key;
+	m->frame_key = frame_key;
+	m->bucket = bucket;
+	m->time_ms = time_ms;
+	m->profile = profile;
+	m->error = 0;
+	send_record(w, owner);
 }
 
 /* Parses a record and sends it on. frame_key is 0 for raw text. */
