@@ -15,12 +15,58 @@ dedup_secret_draw(struct dedup_secret *secret)
 }
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND do { \
-	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
-	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2; \
-	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0; \
-	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
-} while (0)
+
+/*
+ * SipHash-1-3: one round per message word, three to finish. Inlined, so
+ * that a key of constant length becomes straight-line code with the
+ * state in registers.
+ */
+struct sip {
+	uint64_t v0, v1, v2, v3;
+};
+
+static inline __attribute__((always_inline)) void
+sip_round(struct sip *s)
+{
+	uint64_t v0 = s->v0, v1 = s->v1, v2 = s->v2, v3 = s->v3;
+
+	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);
+	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;
+	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;
+	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);
+	*s = (struct sip){ v0, v1, v2, v3 };
+}
+
+static inline __attribute__((always_inline)) struct sip
+sip_start(const struct dedup_secret *secret)
+{
+	return (struct sip){
+		.v0 = secret->k0 ^ UINT64_C(0x736f6d6570736575),
+		.v1 = secret->k1 ^ UINT64_C(0x646f72616e646f6d),
+		.v2 = secret->k0 ^ UINT64_C(0x6c7967656e657261),
+		.v3 = secret->k1 ^ UINT64_C(0x7465646279746573),
+	};
+}
+
+static inline __attribute__((always_inline)) void
+sip_word(struct sip *s, uint64_t m)
+{
+	s->v3 ^= m;
+	sip_round(s);
+	s->v0 ^= m;
+}
+
+/* last: the message's tail bytes, its length in the top byte. */
+static inline __attribute__((always_inline)) uint64_t
+sip_finish(struct sip *s, uint64_t last)
+{
+	sip_word(s, last);
+	s->v2 ^= 0xff;
+	sip_round(s);
+	sip_round(s);
+	sip_round(s);
+	return s->v0 ^ s->v1 ^ s->v2 ^ s->v3;
+}
 
 static inline uint64_t
 load_le64(const uint8_t *p)
@@ -34,36 +80,18 @@ load_le64(const uint8_t *p)
 	return v;
 }
 
-/*
- * SipHash-1-3: one round per message word, three to finish. Inlined, so
- * that a key of constant length becomes straight-line code.
- */
 static inline __attribute__((always_inline)) uint64_t
 siphash13(const struct dedup_secret *secret, const void *data, size_t len)
 {
 	const uint8_t *p = data, *end = p + (len & ~(size_t)7);
-	uint64_t v0 = secret->k0 ^ UINT64_C(0x736f6d6570736575);
-	uint64_t v1 = secret->k1 ^ UINT64_C(0x646f72616e646f6d);
-	uint64_t v2 = secret->k0 ^ UINT64_C(0x6c7967656e657261);
-	uint64_t v3 = secret->k1 ^ UINT64_C(0x7465646279746573);
-	uint64_t m, b = (uint64_t)len << 56;
+	struct sip s = sip_start(secret);
+	uint64_t last = (uint64_t)len << 56;
 
-	for (; p != end; p += 8) {
-		m = load_le64(p);
-		v3 ^= m;
-		SIPROUND;
-		v0 ^= m;
-	}
+	for (; p != end; p += 8)
+		sip_word(&s, load_le64(p));
 	for (size_t i = 0; i < (len & 7); i++)
-		b |= (uint64_t)p[i] << (8 * i);
-	v3 ^= b;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
+		last |= (uint64_t)p[i] << (8 * i);
+	return sip_finish(&s, last);
 }
 
 uint64_t
@@ -102,25 +130,11 @@ static inline __attribute__((always_inline)) uint64_t
 siphash13_words(const struct dedup_secret *secret, const uint64_t *w,
 		size_t n)
 {
-	uint64_t v0 = secret->k0 ^ UINT64_C(0x736f6d6570736575);
-	uint64_t v1 = secret->k1 ^ UINT64_C(0x646f72616e646f6d);
-	uint64_t v2 = secret->k0 ^ UINT64_C(0x6c7967656e657261);
-	uint64_t v3 = secret->k1 ^ UINT64_C(0x7465646279746573);
-	uint64_t b = (uint64_t)(8 * n) << 56;
+	struct sip s = sip_start(secret);
 
-	for (size_t i = 0; i < n; i++) {
-		v3 ^= w[i];
-		SIPROUND;
-		v0 ^= w[i];
-	}
-	v3 ^= b;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
+	for (size_t i = 0; i < n; i++)
+		sip_word(&s, w[i]);
+	return sip_finish(&s, (uint64_t)(8 * n) << 56);
 }
 
 uint64_t
