@@ -207,23 +207,27 @@ owner_of(const struct worker *w, uint64_t key)
 }
 
 /*
- * Where the next record for an owner is written: this worker's own
- * batch, or the outbox to that owner. Records are written in place and
- * then sent with send_record(): built elsewhere and copied, they would
- * be read back as 16-byte words from 8-byte stores, which the store
- * buffer cannot forward.
+ * Sends a record to its owner: into this worker's own batch, or the
+ * outbox to that owner. The record is written in its slot field by
+ * field: built elsewhere and copied, it would be read back as 16-byte
+ * words from 8-byte stores, which the store buffer cannot forward.
  */
-static inline struct record_msg *
-record_slot(struct worker *w, unsigned int owner)
-{
-	return owner == w->index ? &w->own[w->own_count] :
-		&w->outbox[owner][w->outbox_count[owner]];
-}
-
 static inline void
-send_record(struct worker *w, unsigned int owner)
+send_record(struct worker *w, unsigned int owner, uint64_t doc_key,
+	    uint64_t frame_key, uint64_t bucket, int64_t time_ms,
+	    uint32_t profile, uint32_t error)
 {
-	if (owner == w->index) {
+	bool own = owner == w->index;
+	struct record_msg *m = own ? &w->own[w->own_count] :
+		&w->outbox[owner][w->outbox_count[owner]];
+
+	m->doc_key = doc_key;
+	m->frame_key = frame_key;
+	m->bucket = bucket;
+	m->time_ms = time_ms;
+	m->profile = profile;
+	m->error = error;
+	if (own) {
 		if (++w->own_count == DEDUP_BULK_MAX)
 			flush_own(w);
 	} else if (++w->outbox_count[owner] == OUTBOX_MAX) {
@@ -239,23 +243,15 @@ parsed_record(struct worker *w, const struct mrz_fields *f, uint32_t err,
 {
 	const struct ingest *ing = w->ing;
 	uint64_t bucket = agg_bucket(checkpoint, direction, agg_hour_of(time_ms));
-	struct record_msg *m;
-	unsigned int owner;
 	uint64_t doc_key;
 	uint32_t profile;
 	int age;
 
 	if (err != 0) {
 		/* A raw record has no key: nothing to deduplicate. */
-		owner = frame_key == 0 ? w->index : owner_of(w, frame_key);
-		m = record_slot(w, owner);
-		m->doc_key = 0;
-		m->frame_key = frame_key;
-		m->bucket = bucket;
-		m->time_ms = time_ms;
-		m->profile = AGG_PROFILE_INVALID;
-		m->error = err & -err;
-		send_record(w, owner);
+		send_record(w, frame_key == 0 ? w->index : owner_of(w, frame_key),
+			    0, frame_key, bucket, time_ms, AGG_PROFILE_INVALID,
+			    err & -err);
 		return;
 	}
 	age = agg_age(f->birth_date, time_ms);
@@ -266,15 +262,8 @@ parsed_record(struct worker *w, const struct mrz_fields *f, uint32_t err,
 	doc_key = dedup_document_key(&ing->secret, f,
 			ing->conf.scope == CONF_SCOPE_DIRECTION ? UINT64_MAX : checkpoint,
 			direction);
-	owner = owner_of(w, doc_key);
-	m = record_slot(w, owner);
-	m->doc_key = doc_key;
-	m->frame_key = frame_key;
-	m->bucket = bucket;
-	m->time_ms = time_ms;
-	m->profile = profile;
-	m->error = 0;
-	send_record(w, owner);
+	send_record(w, owner_of(w, doc_key), doc_key, frame_key, bucket,
+		    time_ms, profile, 0);
 }
 
 /* Parses a record and sends it on. frame_key is 0 for raw text. */
