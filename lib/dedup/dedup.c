@@ -107,15 +107,14 @@ static void
 pop_head(struct dedup_table *t, int64_t now_ms)
 {
 	struct slot *s = &t->fifo[t->head];
-	int64_t time_ms = s->time_ms;
 
 	t->head = t->head + 1 == t->capacity ? 0 : t->head + 1;
 	t->used--;
-	if (time_ms == TOMBSTONE)
+	if (s->time_ms == TOMBSTONE)
 		return;
 	rte_hash_del_key(t->hash, &s->key);
 	t->entries--;
-	if (now_ms - time_ms < t->window_ms)
+	if (now_ms - s->time_ms < t->window_ms)
 		t->evictions++;
 	else
 		t->expired++;

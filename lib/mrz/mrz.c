@@ -845,7 +845,8 @@ fast_name_ok(uint64_t line_fillers, struct mrz_span s)
 /*
  * Characters of a field up to its last non-filler, from its n filler
  * bits: n less the leading ones of the mask. Fields that reach here
- * start with a non-filler, so the count is never 0.
+ * hold a non-filler (codes start with a letter, an all-filler number is
+ * refused), so the count is never 0.
  */
 static inline __attribute__((always_inline)) unsigned int
 trimmed_len(uint64_t fill, unsigned int n)
