@@ -145,12 +145,12 @@ agg_format_hour(uint32_t hour, char out[11])
 void
 agg_format_day(uint32_t hour, char out[9])
 {
-	int y;
-	unsigned int m, d;
+	char h[11];
 
-	civil_from_days(hour / 24, &y, &m, &d);
-	snprintf(out, 9, "%04u%02u%02u", (unsigned int)y % 10000, m % 100,
-		 d % 100);
+	/* The day is the hour's text without its last two digits. */
+	agg_format_hour(hour, h);
+	memcpy(out, h, 8);
+	out[8] = '\0';
 }
 
 /*
