@@ -10,8 +10,10 @@
 #include <check.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check_run.h"
 #include "mrz.h"
@@ -442,6 +444,27 @@ START_TEST(state_codes)
 	ck_assert_int_eq(mrz_state_code_valid("XYZ"), 0);
 	ck_assert_int_eq(mrz_state_code_valid("RU1"), 0);
 	ck_assert_int_eq(mrz_state_code_valid("ru\xd0"), 0);
+	/* Codes are looked up by the low five bits of their characters,
+	 * which a digit shares with a letter ('5' with 'U'): a code with a
+	 * digit is refused on lines that hold digits too. */
+	ck_assert_uint_eq(td3_with("nationality", "R5S"),
+			  MRZ_ERR_NATIONALITY_INVALID);
+	ck_assert_int_eq(mrz_state_code_valid("R5S"), 0);
+
+	struct mrz_compose_params td1 = {
+		.format = MRZ_FORMAT_TD1, .document_code = "I",
+		.issuing_state = "R5S", .nationality = "UTO",
+		.surname = "ERIKSSON", .given_names = "ANNA MARIA",
+		.document_number = "D23145890", .birth_date = "740812",
+		.expiry_date = "120415", .sex = 'F', .optional_data = "",
+	};
+	char out[128];
+
+	ck_assert_int_gt(mrz_compose(&td1, "\n", out, sizeof(out)), 0);
+	ck_assert_uint_eq(errors_of(out), MRZ_ERR_ISSUING_STATE_INVALID);
+	td1.issuing_state = "RUS";
+	ck_assert_int_gt(mrz_compose(&td1, "\n", out, sizeof(out)), 0);
+	ck_assert_uint_eq(errors_of(out), 0);
 }
 END_TEST
 
@@ -511,6 +534,44 @@ START_TEST(policy_variants)
 			  MRZ_ERR_BIRTH_DATE_INVALID);
 	ck_assert_uint_eq(td3_with("expiry", "300431"),
 			  MRZ_ERR_EXPIRY_DATE_INVALID);
+}
+END_TEST
+
+/* Whether 20YY-MM-DD exists, by the C library's calendar: timegm()
+ * moves a day that does not exist into the next month. */
+static int
+calendar_has(unsigned int yy, unsigned int mm, unsigned int dd)
+{
+	struct tm t = { .tm_year = 100 + (int)yy, .tm_mon = (int)mm - 1,
+			.tm_mday = (int)dd, .tm_hour = 12 };
+	time_t when;
+
+	if (mm < 1 || mm > 12 || dd < 1 || dd > 31)
+		return 0;
+	when = timegm(&t);
+	gmtime_r(&when, &t);
+	return t.tm_mon == (int)mm - 1 && t.tm_mday == (int)dd;
+}
+
+/* Every month and day number, in leap and common years, against the
+ * calendar: both entry points (check_both) and both date fields. */
+START_TEST(dates_against_calendar)
+{
+	static const unsigned int years[] = { 0, 1, 4, 23, 96, 97, 99 };
+	char date[7];
+
+	for (size_t y = 0; y < sizeof(years) / sizeof(years[0]); y++)
+		for (unsigned int mm = 0; mm <= 20; mm++)
+			for (unsigned int dd = 0; dd <= 40; dd++) {
+				int ok = calendar_has(years[y], mm, dd);
+
+				snprintf(date, sizeof(date), "%02u%02u%02u",
+					 years[y], mm, dd);
+				ck_assert_uint_eq(td3_with("birth", date),
+					ok ? 0 : MRZ_ERR_BIRTH_DATE_INVALID);
+				ck_assert_uint_eq(td3_with("expiry", date),
+					ok ? 0 : MRZ_ERR_EXPIRY_DATE_INVALID);
+			}
 }
 END_TEST
 
@@ -735,6 +796,7 @@ mrz_suite(void)
 
 	tc = tcase_create("policy");
 	tcase_add_test(tc, policy_variants);
+	tcase_add_test(tc, dates_against_calendar);
 	tcase_add_test(tc, long_numbers_every_length);
 	tcase_add_test(tc, long_number_variants);
 	suite_add_tcase(s, tc);

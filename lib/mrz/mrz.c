@@ -335,26 +335,30 @@ two_digits(const char *p)
 		(p[0] - '0') * 10 + (p[1] - '0') : -1;
 }
 
-static inline bool
-day_of_month_ok(int yy, int mm, int dd)
-{
-	static const uint8_t days[12] = {
-		31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
-	};
-
-	if (mm < 1 || mm > 12 || dd < 1 || dd > days[mm - 1])
-		return false;
-	/* The century is not printed; 00 counts as a leap year. */
-	return !(mm == 2 && dd == 29 && yy % 4 != 0);
-}
-
-/* A YYMMDD date known to be six digits that exists in the calendar. */
+/*
+ * A YYMMDD date known to be six digits that exists in the calendar. The
+ * digits are paired in a word, ten times the first plus the second, so
+ * that YY, MM and DD come out of one multiply. The century is not
+ * printed; 00 counts as a leap year.
+ */
 static inline bool
 digits_date_ok(const char *p)
 {
-	return day_of_month_ok((p[0] - '0') * 10 + (p[1] - '0'),
-			       (p[2] - '0') * 10 + (p[3] - '0'),
-			       (p[4] - '0') * 10 + (p[5] - '0'));
+	static const uint8_t days[16] = {
+		0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+	};
+	uint64_t w = 0, pairs;
+	unsigned int yy, mm, dd;
+
+	for (int i = 0; i < 6; i++)
+		w |= (uint64_t)(unsigned char)p[i] << (8 * i);
+	pairs = (w & UINT64_C(0x0f000f000f)) * 10 +
+		(w >> 8 & UINT64_C(0x0f000f000f));
+	yy = (unsigned int)(pairs & 0xff);
+	mm = (unsigned int)(pairs >> 16 & 0xff);
+	dd = (unsigned int)(pairs >> 32 & 0xff);
+	return mm < 16 &&
+		dd - 1 < days[mm] - (unsigned int)(mm == 2 && (yy & 3) != 0);
 }
 
 /* A full YYMMDD date that exists in the calendar. */
@@ -660,6 +664,9 @@ enum fast_sum {
  */
 struct fast_layout {
 	int8_t weights[3][3][SUM_COUNT][16];
+	/* pshufb indices that move each sum's check character to the low
+	 * byte of 16-bit lane s, from the first chunk that holds it. */
+	int8_t check_pick[3][3][16];
 };
 
 static inline unsigned int
@@ -717,6 +724,66 @@ sum_in_chunk(const struct mrz_layout *lay, enum fast_sum sum,
 	}
 }
 
+/* Where a sum's check character is: false when the format has none. */
+static inline bool
+check_position(const struct mrz_layout *lay, enum fast_sum sum,
+	       unsigned int *line, unsigned int *pos)
+{
+	switch (sum) {
+	case SUM_NUMBER:
+		*line = lay->number.line;
+		*pos = lay->number_check;
+		return true;
+	case SUM_BIRTH:
+	case SUM_EXPIRY:
+		*line = lay->birth.line;
+		*pos = sum == SUM_BIRTH ? lay->birth_check : lay->expiry_check;
+		return true;
+	case SUM_OPTIONAL:
+		*line = lay->optional_check.line;
+		*pos = lay->optional_check.start;
+		return lay->optional_check.len > 0;
+	default:
+		*line = lay->composite_check.line;
+		*pos = lay->composite_check.start;
+		return lay->composite_segments > 0;
+	}
+}
+
+/* The chunk of a line that a position is taken from: the first. */
+static inline unsigned int
+chunk_of(const struct mrz_layout *lay, unsigned int pos)
+{
+	unsigned int c = 0;
+
+	while (c + 1 < chunk_count(lay) && pos >= chunk_start(lay, c) + 16)
+		c++;
+	return c;
+}
+
+static inline bool
+check_in_chunk(const struct mrz_layout *lay, enum fast_sum sum,
+	       unsigned int line, unsigned int c)
+{
+	unsigned int l, pos;
+
+	return check_position(lay, sum, &l, &pos) && l == line &&
+		chunk_of(lay, pos) == c;
+}
+
+/* Bits of _mm_movemask_epi8 for the 16-bit lanes of the sums a format
+ * has: two bits per lane. */
+static inline unsigned int
+sum_lanes(const struct mrz_layout *lay)
+{
+	unsigned int lanes = 0, line, pos;
+
+	for (int s = 0; s < SUM_COUNT; s++)
+		if (check_position(lay, (enum fast_sum)s, &line, &pos))
+			lanes |= 3u << (2 * s);
+	return lanes;
+}
+
 static struct fast_layout fast_layouts[MRZ_FORMAT_MRVB + 1];
 
 static void
@@ -724,10 +791,8 @@ set_weights(const struct mrz_layout *lay, struct fast_layout *fl,
 	    enum fast_sum sum, struct mrz_span s, unsigned int *phase)
 {
 	for (unsigned int pos = s.start; pos < s.start + s.len; pos++) {
-		unsigned int c = 0;
+		unsigned int c = chunk_of(lay, pos);
 
-		while (c + 1 < chunk_count(lay) && pos >= chunk_start(lay, c) + 16)
-			c++;
 		fl->weights[s.line][c][sum][pos - chunk_start(lay, c)] =
 			(int8_t)check_weights[*phase];
 		*phase = (*phase + 1) % 3;
@@ -756,6 +821,16 @@ build_fast_layouts(void)
 		for (unsigned int i = 0; i < lay->composite_segments; i++)
 			set_weights(lay, fl, SUM_COMPOSITE, lay->composite[i],
 				    &phase);
+		memset(fl->check_pick, 0x80, sizeof(fl->check_pick));
+		for (int s = 0; s < SUM_COUNT; s++) {
+			unsigned int line, pos, c;
+
+			if (!check_position(lay, (enum fast_sum)s, &line, &pos))
+				continue;
+			c = chunk_of(lay, pos);
+			fl->check_pick[line][c][2 * s] =
+				(int8_t)(pos - chunk_start(lay, c));
+		}
 	}
 }
 
@@ -904,6 +979,20 @@ put_number(char dst[MRZ_DOCUMENT_NUMBER_MAX + 1], const char *src,
 	return len;
 }
 
+/* A State code by its index, once the line masks show it holds no
+ * digit (letters and fillers only). Reads a character past the code:
+ * codes never end a line. */
+static inline __attribute__((always_inline)) bool
+fast_state_known(const struct line_masks *m, const struct mrz_lines *l,
+		 struct mrz_span s)
+{
+	uint32_t w;
+
+	memcpy(&w, at(l, s), 4);
+	return span_bits(m[s.line].digit, s) == 0 &&
+		mrz_state_bit(mrz_state_index_of_word(w));
+}
+
 /*
  * Inlined once per format with a constant format, so that the compiler
  * unrolls the chunk loops and folds the layout into constants. Fills f
@@ -917,6 +1006,7 @@ fast_validate(const struct mrz_lines *l, enum mrz_format format,
 	const struct fast_layout *fl = &fast_layouts[format];
 	const __m128i zero = _mm_setzero_si128();
 	__m128i acc[SUM_COUNT] = { zero, zero, zero, zero, zero };
+	__m128i checks = zero;
 	struct line_masks m[3];
 	uint64_t line_bits = (UINT64_C(1) << lay->line_len) - 1;
 
@@ -961,6 +1051,14 @@ fast_validate(const struct mrz_lines *l, enum mrz_format format,
 				_mm_or_si128(valid, is_digit)) << shift;
 			m[i].digit |= (uint64_t)_mm_movemask_epi8(is_digit)
 				<< shift;
+			bool picks = false;
+#pragma GCC unroll 5
+			for (int s = 0; s < SUM_COUNT; s++)
+				picks |= check_in_chunk(lay, (enum fast_sum)s, i, c);
+			if (picks)
+				checks = _mm_or_si128(checks, _mm_shuffle_epi8(d,
+					_mm_loadu_si128((const __m128i *)(const void *)
+						fl->check_pick[i][c])));
 #pragma GCC unroll 5
 			for (int s = 0; s < SUM_COUNT; s++)
 				if (sum_in_chunk(lay, (enum fast_sum)s, i, c))
@@ -978,43 +1076,30 @@ fast_validate(const struct mrz_lines *l, enum mrz_format format,
 		_mm_hadd_epi16(_mm_hadd_epi16(acc[0], acc[1]),
 			       _mm_hadd_epi16(acc[2], acc[3])),
 		_mm_hadd_epi16(_mm_hadd_epi16(acc[4], zero), zero));
-	uint16_t sums[8];
-
-	_mm_storeu_si128((__m128i *)(void *)sums, h);
+	/* Each sum mod 10 (x / 10 is x * 0xcccd >> 19 for 16-bit x) against
+	 * its check character less '0', which is 0-9 for a digit only. */
+	__m128i tenths = _mm_srli_epi16(_mm_mulhi_epu16(h,
+		_mm_set1_epi16((short)0xcccd)), 3);
+	__m128i rem = _mm_sub_epi16(h, _mm_mullo_epi16(tenths,
+		_mm_set1_epi16(10)));
+	unsigned int wrong = ~(unsigned int)_mm_movemask_epi8(
+		_mm_cmpeq_epi16(rem, checks)) & sum_lanes(lay);
 
 	const struct line_masks *nl = &m[lay->number.line];
 	const struct line_masks *dl = &m[lay->birth.line];
-	const char *number_line = l->line[lay->number.line];
 	const char *date_line = l->line[lay->birth.line];
 
-	/* A '<' there is a long number or a fault: the reference decides. */
-	if (!((nl->digit >> lay->number_check) & 1) ||
-	    sums[SUM_NUMBER] % 10 != number_line[lay->number_check] - '0' ||
+	/* An empty optional field may have '<' for its check digit. */
+	if (lay->optional_check.len > 0 && wrong == 3u << (2 * SUM_OPTIONAL) &&
+	    *at(l, lay->optional_check) == '<' &&
+	    span_bits(m[lay->optional.line].filler, lay->optional) ==
+	    (UINT64_C(1) << lay->optional.len) - 1)
+		wrong = 0;
+	/* A '<' for the number's check digit is a long number or a fault,
+	 * and an all-filler number a fault: the reference decides. */
+	if (wrong != 0 ||
 	    span_bits(nl->filler, lay->number) == (1u << lay->number.len) - 1)
 		return false;
-	if (!((dl->digit >> lay->birth_check) & 1) ||
-	    sums[SUM_BIRTH] % 10 != date_line[lay->birth_check] - '0')
-		return false;
-	if (!((dl->digit >> lay->expiry_check) & 1) ||
-	    sums[SUM_EXPIRY] % 10 != date_line[lay->expiry_check] - '0')
-		return false;
-	if (lay->optional_check.len > 0) {
-		char c = *at(l, lay->optional_check);
-		const struct line_masks *ol = &m[lay->optional.line];
-		bool empty = span_bits(ol->filler, lay->optional) ==
-			(UINT64_C(1) << lay->optional.len) - 1;
-
-		if (!(c == '<' ? empty : is_digit(c) &&
-		      sums[SUM_OPTIONAL] % 10 == (unsigned int)(c - '0')))
-			return false;
-	}
-	if (lay->composite_segments > 0) {
-		char c = *at(l, lay->composite_check);
-
-		if (!is_digit(c) ||
-		    sums[SUM_COMPOSITE] % 10 != (unsigned int)(c - '0'))
-			return false;
-	}
 	if (!fast_name_ok(m[lay->name.line].filler, lay->name))
 		return false;
 
@@ -1027,8 +1112,8 @@ fast_validate(const struct mrz_lines *l, enum mrz_format format,
 	      digits_date_ok(at(l, lay->birth)) &&
 	      digits_date_ok(at(l, lay->expiry)) &&
 	      document_code_ok(format, at(l, lay->code)) &&
-	      mrz_state_known(at(l, lay->state)) &&
-	      mrz_state_known(at(l, lay->nationality)) &&
+	      fast_state_known(m, l, lay->state) &&
+	      fast_state_known(m, l, lay->nationality) &&
 	      (sex == 'M' || sex == 'F' || sex == '<' || sex == 'X')))
 		return false;
 

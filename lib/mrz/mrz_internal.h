@@ -5,6 +5,7 @@
 
 /* Internal to lib/mrz: field layouts and the State code bitmap. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,11 +51,30 @@ int mrz_split_lines(const char *buf, size_t len, struct mrz_lines *lines);
 /* The reference validator: every error bit, fields extracted. */
 uint32_t mrz_validate_lines(struct mrz_lines *lines, struct mrz_fields *f);
 
-/* Issuing State / nationality codes: 26 * 27 * 27 possible codes. */
-#define MRZ_STATE_SPACE (26 * 27 * 27)
-extern uint64_t mrz_state_bitmap[(MRZ_STATE_SPACE + 63) / 64];
+/*
+ * Issuing State / nationality codes, indexed by the low five bits of
+ * each character: letters are 1-26 and '<' is 28 there, so the index of
+ * a code of letters and fillers is a few shifts of its bytes.
+ */
+#define MRZ_STATE_SPACE (1 << 15)
+extern uint64_t mrz_state_bitmap[MRZ_STATE_SPACE / 64];
 
-/* Index of a code whose characters are in the MRZ alphabet, or -1. */
+/* Index of a code held in the low three bytes of w (memory order, on
+ * a little-endian machine), each a letter or '<'. */
+static inline __attribute__((always_inline)) unsigned int
+mrz_state_index_of_word(uint32_t w)
+{
+	return (w & 0x1f) << 10 | (w >> 3 & 0x3e0) | (w >> 16 & 0x1f);
+}
+
+static inline __attribute__((always_inline)) bool
+mrz_state_bit(unsigned int i)
+{
+	return (mrz_state_bitmap[i / 64] >> (i % 64)) & 1;
+}
+
+/* Index of a code that starts with a letter and goes on with letters or
+ * '<', or -1. */
 static inline __attribute__((always_inline)) int
 mrz_state_index(const char code[3])
 {
@@ -66,7 +86,9 @@ mrz_state_index(const char code[3])
 
 	if (a > 25 || b > 26 || c > 26)
 		return -1;
-	return (int)((a * 27 + b) * 27 + c);
+	return (int)mrz_state_index_of_word((unsigned char)code[0] |
+					    (unsigned char)code[1] << 8 |
+					    (uint32_t)(unsigned char)code[2] << 16);
 }
 
 static inline __attribute__((always_inline)) int
@@ -74,7 +96,7 @@ mrz_state_known(const char code[3])
 {
 	int i = mrz_state_index(code);
 
-	return i >= 0 && (mrz_state_bitmap[i / 64] >> (i % 64)) & 1;
+	return i >= 0 && mrz_state_bit((unsigned int)i);
 }
 
 #endif /* MRZ_INTERNAL_H */

@@ -33,7 +33,7 @@ static const char *const icao_codes =
 	"D<< EUE GBD GBN GBO GBP GBS UNO UNA UNK XXA XXB XXC XXX XPO XOM "
 	"XCC XES XBA XIM XCO XDC XEC XCE RKS UTO";
 
-uint64_t mrz_state_bitmap[(MRZ_STATE_SPACE + 63) / 64];
+uint64_t mrz_state_bitmap[MRZ_STATE_SPACE / 64];
 
 static void
 add_codes(const char *list)
