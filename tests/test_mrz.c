@@ -17,6 +17,7 @@
 
 #include "check_run.h"
 #include "mrz.h"
+#include "mrz_internal.h"
 
 static const char *const td1_specimen =
 	"I<UTOD231458907<<<<<<<<<<<<<<<\n"
@@ -537,6 +538,70 @@ START_TEST(policy_variants)
 }
 END_TEST
 
+/* A specimen's lines joined by sep, the last one followed by it too
+ * when trailing is set. */
+static size_t
+rejoin(const char *text, const char *sep, int trailing, char *out)
+{
+	size_t n = 0;
+
+	for (const char *p = text; *p != '\0'; p++) {
+		if (*p == '\n') {
+			memcpy(out + n, sep, strlen(sep));
+			n += strlen(sep);
+		} else {
+			out[n++] = *p;
+		}
+	}
+	if (trailing) {
+		memcpy(out + n, sep, strlen(sep));
+		n += strlen(sep);
+	}
+	return n;
+}
+
+/*
+ * The vector path takes every format in the shapes real traffic has: it
+ * only ever accepts, so a shape it turned away would still be parsed
+ * right, only several times slower. Exact-size copies, so that ASan
+ * sees any read past the record.
+ */
+START_TEST(vector_path_takes_usual_shapes)
+{
+	static const char *const *specimens[] = {
+		&td1_specimen, &td2_specimen, &td3_specimen, &mrva_specimen,
+		&mrvb_specimen,
+	};
+	static const char *const seps[] = { "\n", "\r\n", "\r", "" };
+	char text[128];
+	struct mrz_fields f;
+
+	for (size_t i = 0; i < sizeof(specimens) / sizeof(specimens[0]); i++)
+		for (size_t j = 0; j < sizeof(seps) / sizeof(seps[0]); j++)
+			for (int trailing = 0; trailing <= (seps[j][0] != '\0');
+			     trailing++) {
+				size_t n = rejoin(*specimens[i], seps[j],
+						  trailing, text);
+				char *exact = malloc(n);
+
+				memcpy(exact, text, n);
+				ck_assert_msg(mrz_fast_check(exact, n, &f),
+					      "specimen %zu, separator %zu, "
+					      "trailing %d", i, j, trailing);
+				free(exact);
+			}
+	/* Separators that differ between lines are the reference's. */
+	ck_assert(!mrz_fast_check(
+		"I<UTOD231458907<<<<<<<<<<<<<<<\r\n"
+		"7408122F1204159UTO<<<<<<<<<<<6\n"
+		"ERIKSSON<<ANNA<MARIA<<<<<<<<<<", 92, &f));
+	ck_assert_uint_eq(errors_of(
+		"I<UTOD231458907<<<<<<<<<<<<<<<\r\n"
+		"7408122F1204159UTO<<<<<<<<<<<6\n"
+		"ERIKSSON<<ANNA<MARIA<<<<<<<<<<"), 0);
+}
+END_TEST
+
 /* Whether 20YY-MM-DD exists, by the C library's calendar: timegm()
  * moves a day that does not exist into the next month. */
 static int
@@ -783,6 +848,7 @@ mrz_suite(void)
 
 	tc = tcase_create("framing");
 	tcase_add_test(tc, line_separators);
+	tcase_add_test(tc, vector_path_takes_usual_shapes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

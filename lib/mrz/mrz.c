@@ -350,8 +350,10 @@ digits_date_ok(const char *p)
 	uint64_t w = 0, pairs;
 	unsigned int yy, mm, dd;
 
-	for (int i = 0; i < 6; i++)
-		w |= (uint64_t)(unsigned char)p[i] << (8 * i);
+	memcpy(&w, p, 6);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w) >> 16;
+#endif
 	pairs = (w & UINT64_C(0x0f000f000f)) * 10 +
 		(w >> 8 & UINT64_C(0x0f000f000f));
 	yy = (unsigned int)(pairs & 0xff);
@@ -843,14 +845,16 @@ is_terminator(char c)
 /*
  * Guesses the shape from where the first terminator can be. A wrong
  * guess puts a terminator inside a line, which the charset check then
- * rejects, so a guess is never trusted unchecked.
+ * rejects, so a guess is never trusted unchecked. Only the usual shapes
+ * are taken: every line ends with the same separator (CR, LF or CRLF),
+ * the last one optionally; or the lines are concatenated. Anything else
+ * is the reference's to split.
  */
 static bool
 fast_split(const char *buf, size_t len, struct mrz_lines *l,
 	   enum mrz_format *format)
 {
-	size_t line_len, count, pos = 0;
-	bool separated = true;
+	size_t line_len, sep, stride, count, body;
 
 	if (len > 30 && is_terminator(buf[30]))
 		line_len = 30;
@@ -858,32 +862,28 @@ fast_split(const char *buf, size_t len, struct mrz_lines *l,
 		line_len = 36;
 	else if (len > 44 && is_terminator(buf[44]))
 		line_len = 44;
-	else if (len == 90 || len == 72 || len == 88) {
+	else if (len == 90 || len == 72 || len == 88)
 		line_len = len == 90 ? 30 : len / 2;
-		separated = false;
-	} else {
+	else
 		return false;
-	}
 	count = line_len == 30 ? 3 : 2;
-	/* Every line ends with a terminator, or none does but the last. */
-	for (size_t i = 0; i < count; i++) {
-		size_t end;
-
-		if (len - pos < line_len)
-			return false;
-		l->line[i] = buf + pos;
-		l->len[i] = line_len;
-		pos += line_len;
-		end = pos;
-		if (pos < len && buf[pos] == '\r')
-			pos++;
-		if (pos < len && buf[pos] == '\n')
-			pos++;
-		if (i + 1 < count && (pos > end) != separated)
-			return false;
-	}
-	if (pos != len)
+	sep = len == count * line_len ? 0 :
+		buf[line_len] == '\r' && line_len + 1 < len &&
+		buf[line_len + 1] == '\n' ? 2 : 1;
+	stride = line_len + sep;
+	body = count * stride - sep;
+	if (len != body && len != body + sep)
 		return false;
+	/* The separators the guess did not look at: the second of three
+	 * lines', and the last line's. */
+	for (size_t end = 2 * stride - sep; sep != 0 && end < len; end += stride)
+		if (buf[end] != buf[line_len] ||
+		    (sep == 2 && buf[end + 1] != '\n'))
+			return false;
+	for (size_t i = 0; i < count; i++) {
+		l->line[i] = buf + i * stride;
+		l->len[i] = line_len;
+	}
 	l->count = count;
 	*format = format_of(count, line_len, buf[0]);
 	return *format != MRZ_FORMAT_UNKNOWN;
@@ -955,10 +955,16 @@ static inline __attribute__((always_inline)) void
 put_code(char *dst, size_t size, const char *src, unsigned int n,
 	 uint64_t fill)
 {
+	/* The bytes to keep by the filler bits of three characters: up
+	 * to the last that is not a filler. A two-character code reads
+	 * as three with a filler last. */
+	static const uint32_t keep[8] = {
+		0xffffff, 0xffffff, 0xffffff, 0xffffff, 0xffff, 0xffff, 0xff, 0
+	};
 	uint32_t w;
 
 	memcpy(&w, src, 4);
-	w &= (uint32_t)low_bytes(trimmed_len(fill, n));
+	w &= keep[fill | ((7u << n) & 7)];
 	memcpy(dst, &w, size);
 }
 
@@ -1166,14 +1172,23 @@ static bool (*const fast_validators[])(const struct mrz_lines *,
 	[MRZ_FORMAT_MRVB] = fast_validate_mrvb,
 };
 
-static bool
-fast_check(const char *buf, size_t len, struct mrz_fields *f)
+bool
+mrz_fast_check(const char *buf, size_t len, struct mrz_fields *f)
 {
 	struct mrz_lines l;
 	enum mrz_format format;
 
 	return fast_split(buf, len, &l, &format) &&
 		fast_validators[format](&l, f);
+}
+#else
+bool
+mrz_fast_check(const char *buf, size_t len, struct mrz_fields *f)
+{
+	(void)buf;
+	(void)len;
+	(void)f;
+	return false;
 }
 #endif /* __SSSE3__ */
 
@@ -1182,10 +1197,8 @@ mrz_check(const char *buf, size_t len, struct mrz_fields *f)
 {
 	struct mrz_lines l;
 
-#ifdef __SSSE3__
-	if (fast_check(buf, len, f))
+	if (mrz_fast_check(buf, len, f))
 		return 0;
-#endif
 	if (mrz_split_lines(buf, len, &l) < 0) {
 		memset(f, 0, sizeof(*f));
 		return MRZ_ERR_LINE_LENGTH;
