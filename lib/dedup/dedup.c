@@ -5,6 +5,7 @@
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 
 #include "dedup.h"
 
@@ -42,6 +43,15 @@ key_hash(const void *key, uint32_t len, uint32_t init)
 	(void)len;
 	(void)init;
 	return key_sig(*(const uint64_t *)key);
+}
+
+/* Keys are one word: a compare, instead of the memcmp() call rte_hash
+ * makes for a key length it has no compare of its own for. */
+static int
+key_cmp(const void *a, const void *b, size_t len)
+{
+	(void)len;
+	return *(const uint64_t *)a != *(const uint64_t *)b;
 }
 
 static size_t
@@ -87,6 +97,7 @@ dedup_create(const char *name, uint32_t capacity, int64_t window_ms,
 		rte_free(t);
 		return NULL;
 	}
+	rte_hash_set_cmp_func(t->hash, key_cmp);
 	t->capacity = capacity;
 	t->window_ms = window_ms;
 	t->bytes = heap_bytes(socket_id) - before;
@@ -170,6 +181,11 @@ dedup_seen_bulk(struct dedup_table *t, const uint64_t *keys,
 	if (n > 0)
 		rte_hash_lookup_with_hash_bulk_data(t->hash, key_ptrs, sigs, n,
 						    &hits, data);
+	/* The hits' FIFO slots are scattered over the table: all of them
+	 * are asked for before the first is read. */
+	for (unsigned int i = 0; i < n; i++)
+		if (hits >> i & 1)
+			rte_prefetch0(&t->fifo[(uintptr_t)data[i]]);
 	for (unsigned int i = 0; i < n; i++) {
 		/* A hit answers only if no earlier key of the batch moved
 		 * or dropped its slot: a slot holding its key and no
