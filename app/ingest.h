@@ -115,6 +115,7 @@ struct worker {
 	uint32_t swap_request;		/* main asks for the tables to swap */
 	uint32_t swap_done;		/* the worker did (release) */
 	int64_t latest_ms;		/* latest receive time seen */
+	struct agg_day today;		/* the date of the last record's day */
 	volatile bool rx_done;		/* outbox flushed, no more records */
 	/* The datagram whose raw text reasm is joining. */
 	uint64_t raw_checkpoint;

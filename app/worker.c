@@ -58,6 +58,7 @@ worker_create(struct ingest *ing, unsigned int index, unsigned int lcore)
 	snprintf(name, sizeof(name), "frames_%u", index);
 	w->frames = dedup_create(name, capacity, window_ms, socket);
 	w->reasm = reasm_create(REASM_SOURCES, REASM_TIMEOUT_MS, raw_record, w);
+	agg_day_set(&w->today, 0);
 	w->agg = agg_table_create();
 	w->spare = agg_table_create();
 	if (w->inbox == NULL || w->dedup == NULL || w->frames == NULL ||
@@ -242,7 +243,8 @@ parsed_record(struct worker *w, const struct mrz_fields *f, uint32_t err,
 	      uint64_t frame_key)
 {
 	const struct ingest *ing = w->ing;
-	uint64_t bucket = agg_bucket(checkpoint, direction, agg_hour_of(time_ms));
+	uint32_t hour = agg_hour_of(time_ms);
+	uint64_t bucket = agg_bucket(checkpoint, direction, hour);
 	uint64_t doc_key;
 	uint32_t profile;
 	int age;
@@ -254,7 +256,9 @@ parsed_record(struct worker *w, const struct mrz_fields *f, uint32_t err,
 			    err & -err);
 		return;
 	}
-	age = agg_age(f->birth_date, time_ms);
+	if (hour / 24 != w->today.days)
+		agg_day_set(&w->today, hour / 24);
+	age = agg_age_on(f->birth_date, &w->today);
 	profile = agg_profile(f->nationality, f->sex,
 			      age < 0 ? AGG_BAND_UNKNOWN :
 			      agg_band_of(&ing->conf.bands, age),

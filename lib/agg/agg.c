@@ -71,9 +71,8 @@ agg_bands_parse(const char *spec, struct agg_bands *b)
 }
 
 
-/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm). Out
- * of line: agg_age() calls it once a day, and keeps its registers. */
-static __attribute__((noinline)) void
+/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm). */
+static void
 civil_from_days(int64_t z, int *y, unsigned int *m, unsigned int *d)
 {
 	z += 719468;
@@ -88,47 +87,23 @@ civil_from_days(int64_t z, int *y, unsigned int *m, unsigned int *d)
 	*y = (int)((int64_t)yoe + era * 400 + (*m <= 2));
 }
 
+void
+agg_day_set(struct agg_day *day, int64_t days)
+{
+	unsigned int month, mday;
+
+	civil_from_days(days, &day->year, &month, &mday);
+	day->mmdd = month * 100 + mday;
+	day->days = days;
+}
+
 int
 agg_age(const char birth[6], int64_t event_ms)
 {
-	const uint8_t *b = (const uint8_t *)birth;
-	uint64_t w = (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 |
-		(uint64_t)b[3] << 24 | (uint64_t)b[4] << 32 | (uint64_t)b[5] << 40;
-	uint64_t digits, pairs;
-	unsigned int mmdd;
-	int yy, age;
+	struct agg_day day;
 
-	/* Records come in bursts of the same day: each thread keeps the
-	 * calendar date of the last day it converted. */
-	static _Thread_local int64_t last_days = INT64_MIN;
-	static _Thread_local int last_year;
-	static _Thread_local unsigned int last_mmdd;
-	int64_t days = event_ms / 86400000 - (event_ms % 86400000 < 0);
-
-	/* Six digits, all at once: each byte's high nibble is 3, and its
-	 * low nibble plus 6 does not carry (is at most 9). */
-	if ((w & UINT64_C(0xf0f0f0f0f0f0)) != UINT64_C(0x303030303030) ||
-	    ((w + UINT64_C(0x060606060606)) & UINT64_C(0xf0f0f0f0f0f0)) !=
-	    UINT64_C(0x303030303030))
-		return -1;
-	digits = w - UINT64_C(0x303030303030);
-	/* Pairs of digits into 16-bit lanes: YY, MM, DD. */
-	pairs = (digits & UINT64_C(0x00ff00ff00ff)) * 10 +
-		(digits >> 8 & UINT64_C(0x00ff00ff00ff));
-	yy = (int)(pairs & 0xffff);
-	mmdd = (unsigned int)(pairs >> 16 & 0xffff) * 100 +
-		(unsigned int)(pairs >> 32 & 0xffff);
-	if (days != last_days) {
-		unsigned int month, day;
-
-		civil_from_days(days, &last_year, &month, &day);
-		last_mmdd = month * 100 + day;
-		last_days = days;
-	}
-	/* The century is not printed: the latest that is not in the future. */
-	yy += 2000 + yy > last_year ? 1900 : 2000;	/* 20YY, or 19YY if future */
-	age = last_year - yy - (last_mmdd < mmdd);
-	return age < 0 ? 0 : age;
+	agg_day_set(&day, event_ms / 86400000 - (event_ms % 86400000 < 0));
+	return agg_age_on(birth, &day);
 }
 
 void

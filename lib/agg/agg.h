@@ -58,15 +58,62 @@ agg_band_of(const struct agg_bands *bands, unsigned int age)
 }
 
 /**
- * Age in whole years at the event time.
+ * The calendar date of one UTC day, for agg_age_on(). Records come in
+ * runs of the same day: a caller keeps one and converts a day number
+ * to a date only when the day changes.
+ */
+struct agg_day {
+	int64_t days;		/**< since 1970-01-01 */
+	int year;
+	unsigned int mmdd;	/**< month * 100 + day of month */
+};
+
+/** Sets day to the date of `days` since 1970-01-01 (UTC). */
+void agg_day_set(struct agg_day *day, int64_t days);
+
+/**
+ * Age in whole years on a day.
  *
  * @param birth
  *   YYMMDD as printed in the MRZ. A two-digit year YY is 20YY unless
- *   that is after the event's year, then 19YY.
- * @param event_ms
- *   Event time, milliseconds since 1970-01-01 UTC.
+ *   that is after the day's year, then 19YY.
  * @return
  *   The age, or -1 when any part of the birth date is unknown ('<').
+ */
+static inline int
+agg_age_on(const char birth[6], const struct agg_day *day)
+{
+	const uint8_t *b = (const uint8_t *)birth;
+	uint64_t w = (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 |
+		(uint64_t)b[3] << 24 | (uint64_t)b[4] << 32 | (uint64_t)b[5] << 40;
+	uint64_t digits, pairs;
+	unsigned int mmdd;
+	int yy, age;
+
+	/* Six digits, all at once: each byte's high nibble is 3, and its
+	 * low nibble plus 6 does not carry (is at most 9). */
+	if ((w & UINT64_C(0xf0f0f0f0f0f0)) != UINT64_C(0x303030303030) ||
+	    ((w + UINT64_C(0x060606060606)) & UINT64_C(0xf0f0f0f0f0f0)) !=
+	    UINT64_C(0x303030303030))
+		return -1;
+	digits = w - UINT64_C(0x303030303030);
+	/* Pairs of digits into 16-bit lanes: YY, MM, DD. */
+	pairs = (digits & UINT64_C(0x00ff00ff00ff)) * 10 +
+		(digits >> 8 & UINT64_C(0x00ff00ff00ff));
+	yy = (int)(pairs & 0xffff);
+	mmdd = (unsigned int)(pairs >> 16 & 0xffff) * 100 +
+		(unsigned int)(pairs >> 32 & 0xffff);
+	/* The century is not printed: the latest that is not in the future. */
+	yy += 2000 + yy > day->year ? 1900 : 2000;
+	age = day->year - yy - (day->mmdd < mmdd);
+	return age < 0 ? 0 : age;
+}
+
+/**
+ * Age in whole years at an event time: agg_age_on() its UTC day.
+ *
+ * @param event_ms
+ *   Event time, milliseconds since 1970-01-01 UTC.
  */
 int agg_age(const char birth[6], int64_t event_ms);
 
