@@ -5,16 +5,23 @@
 # The capture holds TD3 raw records (DOCS distinct documents, each also
 # re-scanned), replayed from memory by the pcap vdev (infinite_rx=1).
 # One worker lcore; the deduplication table is pre-filled with PREFILL
-# documents. crossings-ingest runs twice, with --no-redis and publishing
-# to a private redis-server (flush every 100 ms), to show that
-# publishing does not slow the workers. Prints Mpps of each and ratios.
+# documents. crossings-ingest runs with --no-redis and publishing to a
+# private redis-server (flush every 100 ms), to show that publishing
+# does not slow the workers.
 #
-# usage: tools/bench-ingest.sh [SECONDS] [DOCS] [PREFILL]
+# A shared virtual machine runs the same binary at rates that differ by
+# half from one minute to the next, so the three programs take turns
+# for ROUNDS rounds of SECONDS each: each ratio is taken within a round
+# (its programs saw about the same machine), and the figures printed
+# are medians over the rounds.
+#
+# usage: tools/bench-ingest.sh [SECONDS] [DOCS] [PREFILL] [ROUNDS]
 set -eu
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
 docs=${2:-4096}
 prefill=${3:-1000000}
+rounds=${4:-3}
 tools/install-deps.sh dpdk-dev >/dev/null
 tools/build.sh >/dev/null
 
@@ -88,36 +95,51 @@ run_ingest() {
 	kill -INT $pid
 	wait $pid || { cat "$log"; exit 1; }
 }
-run_ingest "$work/ingest.log" --no-redis
-run_ingest "$work/ingest-redis.log"
+run_testpmd() {
+	timeout -s INT "$seconds" dpdk-testpmd "${eal[@]}" --file-prefix bench-testpmd-$$ \
+		--vdev "$vdev" -- --forward-mode=rxonly --stats-period 1 \
+		--total-num-mbufs 65536 --no-lsc-interrupt -a >"$1" 2>&1 || true
+}
+for r in $(seq "$rounds"); do
+	run_ingest "$work/ingest.$r.log" --no-redis
+	run_ingest "$work/ingest-redis.$r.log"
+	run_testpmd "$work/testpmd.$r.log"
+done
 
-timeout -s INT "$seconds" dpdk-testpmd "${eal[@]}" --file-prefix bench-testpmd-$$ \
-	--vdev "$vdev" -- --forward-mode=rxonly --stats-period 1 --total-num-mbufs 65536 \
-	--no-lsc-interrupt -a >"$work/testpmd.log" 2>&1 || true
-
-python3 - "$work/ingest.log" "$work/ingest-redis.log" "$work/testpmd.log" <<'PY'
+python3 - "$work" "$rounds" <<'PY'
 import re, statistics, sys
-def rates(path):
+work, rounds = sys.argv[1], int(sys.argv[2])
+def ingest(path):
     # The first second holds start-up; the median resists a noisy neighbour.
     return [float(x) for x in re.findall(r"stats: frames \d+ \(([\d.]+) Mpps\)",
                                          open(path).read())][1:]
-ingest, redis = rates(sys.argv[1]), rates(sys.argv[2])
-testpmd = [int(x) / 1e6 for x in re.findall(r"Rx-pps:\s+(\d+)",
-                                            open(sys.argv[3], errors="replace").read())]
-testpmd = [x for x in testpmd[1:] if x > 0]
-if not ingest or not redis or not testpmd:
-    sys.exit("bench-ingest: no figures (see logs)")
-log = open(sys.argv[1]).read()
+def testpmd(path):
+    pps = [int(x) / 1e6 for x in re.findall(r"Rx-pps:\s+(\d+)",
+                                            open(path, errors="replace").read())]
+    return [x for x in pps[1:] if x > 0]
+med = statistics.median
+a, r, b = [], [], []
+for i in range(1, rounds + 1):
+    sa = ingest("%s/ingest.%d.log" % (work, i))
+    sr = ingest("%s/ingest-redis.%d.log" % (work, i))
+    sb = testpmd("%s/testpmd.%d.log" % (work, i))
+    if not sa or not sr or not sb:
+        sys.exit("bench-ingest: no figures in round %d (see logs)" % i)
+    a.append(med(sa)); r.append(med(sr)); b.append(med(sb))
+    print("round %d: ingest %.2f Mpps, with Redis %.2f, testpmd rxonly %.2f; "
+          "ingest/testpmd %.2f" % (i, a[-1], r[-1], b[-1], a[-1] / b[-1]))
+log = open("%s/ingest.%d.log" % (work, rounds)).read()
 occupancy = re.findall(r"dedup (\d+)/(\d+) \((\d+) B/doc\)", log)[-1]
-flushes = re.findall(r"redis: flushes (\d+) pending (\d+)", open(sys.argv[2]).read())
-a, r, b = statistics.median(ingest), statistics.median(redis), statistics.median(testpmd)
-print("crossings-ingest --no-redis: %.2f Mpps (median of %d s; min %.2f, max %.2f), "
-      "dedup table %s/%s documents, %s B/doc" % (a, len(ingest), min(ingest), max(ingest),
-                                                 *occupancy))
-print("crossings-ingest with Redis: %.2f Mpps (median of %d s; min %.2f, max %.2f), "
-      "%s flushes acknowledged" % (r, len(redis), min(redis), max(redis),
+flushes = re.findall(r"redis: flushes (\d+) pending (\d+)",
+                     open("%s/ingest-redis.%d.log" % (work, rounds)).read())
+print("crossings-ingest --no-redis: %.2f Mpps (median of %d rounds; min %.2f, max %.2f), "
+      "dedup table %s/%s documents, %s B/doc" % (med(a), rounds, min(a), max(a), *occupancy))
+print("crossings-ingest with Redis: %.2f Mpps (median of %d rounds; min %.2f, max %.2f), "
+      "%s flushes acknowledged" % (med(r), rounds, min(r), max(r),
                                    flushes[-1][0] if flushes else "no"))
-print("testpmd rxonly:              %.2f Mpps (median of %d s)" % (b, len(testpmd)))
-print("ratio ingest / testpmd:      %.2f" % (a / b))
-print("ratio Redis / --no-redis:    %.2f" % (r / a))
+print("testpmd rxonly:              %.2f Mpps (median of %d rounds)" % (med(b), rounds))
+print("ratio ingest / testpmd:      %.2f (median of the rounds' ratios)"
+      % med([x / y for x, y in zip(a, b)]))
+print("ratio Redis / --no-redis:    %.2f (median of the rounds' ratios)"
+      % med([x / y for x, y in zip(r, a)]))
 PY
