@@ -85,24 +85,13 @@ grow(struct agg_table *t)
 	return 0;
 }
 
-int
-agg_table_add(struct agg_table *t, uint64_t bucket, uint32_t profile,
-	      uint64_t n)
+/* A pair not in the table yet, into the free slot p its probe ended
+ * at. Out of line: most adds find their pair, and need none of the
+ * registers growing takes. */
+static __attribute__((noinline)) int
+insert(struct agg_table *t, struct pair *p, uint64_t bucket,
+       uint32_t profile, uint64_t n)
 {
-	uint32_t i = slot_of(bucket, profile, t->mask);
-	struct pair *p;
-
-	if (n == 0)
-		return 0;
-	for (;; i = (i + 1) & t->mask) {
-		p = &t->slots[i];
-		if (p->n == 0)
-			break;
-		if (p->bucket == bucket && p->profile == profile) {
-			p->n += n;
-			return 0;
-		}
-	}
 	/* Kept at most half full, so probes stay short. */
 	if (t->count + 1 > (t->mask + 1) / 2) {
 		if (grow(t) != 0)
@@ -114,6 +103,26 @@ agg_table_add(struct agg_table *t, uint64_t bucket, uint32_t profile,
 	p->n = n;
 	t->count++;
 	return 0;
+}
+
+int
+agg_table_add(struct agg_table *t, uint64_t bucket, uint32_t profile,
+	      uint64_t n)
+{
+	uint32_t i = slot_of(bucket, profile, t->mask);
+
+	if (n == 0)
+		return 0;
+	for (;; i = (i + 1) & t->mask) {
+		struct pair *p = &t->slots[i];
+
+		if (p->n == 0)
+			return insert(t, p, bucket, profile, n);
+		if (p->bucket == bucket && p->profile == profile) {
+			p->n += n;
+			return 0;
+		}
+	}
 }
 
 int
