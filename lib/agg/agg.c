@@ -146,7 +146,11 @@ agg_profile(const char *nationality, char sex, unsigned int band, char doc)
 
 	for (int i = 0; i < 3 && nationality[i] != '\0'; i++)
 		p |= (uint32_t)(nationality[i] - 'A' + 1) << (NAT_SHIFT + 5 * i);
-	p |= (uint32_t)(sex == 'M' ? 0 : sex == 'F' ? 1 : 2) << SEX_SHIFT;
+	/* M 0, F 1, else 2, without a branch: sexes come in no order a
+	 * predictor could learn. */
+	uint32_t not_m = sex != 'M', not_f = sex != 'F';
+
+	p |= (not_m + (not_m & not_f)) << SEX_SHIFT;
 	p |= (uint32_t)(band & 0xf) << BAND_SHIFT;
 	p |= (uint32_t)(doc - 'A' + 1) << DOC_SHIFT;
 	return p;
