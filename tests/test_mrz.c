@@ -277,9 +277,10 @@ fix_td1_composite(char *text)
 	text[31 + 29] = mrz_check_digit(all, n);
 }
 
-/* A TD3 record with one field edited and every check digit recomputed. */
-static uint32_t
-td3_with(const char *field, const char *value)
+/* A TD3 record with one field edited and every check digit recomputed,
+ * into out (128 bytes); returns its length. */
+static size_t
+compose_td3_with(const char *field, const char *value, char *out)
 {
 	struct mrz_compose_params p = {
 		.format = MRZ_FORMAT_TD3, .document_code = "P",
@@ -289,7 +290,7 @@ td3_with(const char *field, const char *value)
 		.expiry_date = "120415", .sex = 'F',
 		.optional_data = "ZE184226B",
 	};
-	char out[128];
+	int n;
 
 	if (strcmp(field, "code") == 0)
 		p.document_code = value;
@@ -307,7 +308,17 @@ td3_with(const char *field, const char *value)
 		p.optional_data = value;
 	else if (strcmp(field, "number") == 0)
 		p.document_number = value;
-	ck_assert_int_gt(mrz_compose(&p, "\n", out, sizeof(out)), 0);
+	n = mrz_compose(&p, "\n", out, 128);
+	ck_assert_int_gt(n, 0);
+	return (size_t)n;
+}
+
+static uint32_t
+td3_with(const char *field, const char *value)
+{
+	char out[128];
+
+	compose_td3_with(field, value, out);
 	return errors_of(out);
 }
 
@@ -619,11 +630,14 @@ calendar_has(unsigned int yy, unsigned int mm, unsigned int dd)
 }
 
 /* Every month and day number, in leap and common years, against the
- * calendar: both entry points (check_both) and both date fields. */
+ * calendar: both entry points (check_both), both date fields, and the
+ * vector path alone, which must take every valid date. */
 START_TEST(dates_against_calendar)
 {
 	static const unsigned int years[] = { 0, 1, 4, 23, 96, 97, 99 };
-	char date[7];
+	struct mrz_fields f;
+	char date[7], text[128];
+	size_t n;
 
 	for (size_t y = 0; y < sizeof(years) / sizeof(years[0]); y++)
 		for (unsigned int mm = 0; mm <= 20; mm++)
@@ -636,6 +650,12 @@ START_TEST(dates_against_calendar)
 					ok ? 0 : MRZ_ERR_BIRTH_DATE_INVALID);
 				ck_assert_uint_eq(td3_with("expiry", date),
 					ok ? 0 : MRZ_ERR_EXPIRY_DATE_INVALID);
+				n = compose_td3_with("birth", date, text);
+				ck_assert_msg(mrz_fast_check(text, n, &f) == ok,
+					      "birth %s", date);
+				n = compose_td3_with("expiry", date, text);
+				ck_assert_msg(mrz_fast_check(text, n, &f) == ok,
+					      "expiry %s", date);
 			}
 }
 END_TEST

@@ -669,6 +669,10 @@ struct fast_layout {
 	/* pshufb indices that move each sum's check character to the low
 	 * byte of 16-bit lane s, from the first chunk that holds it. */
 	int8_t check_pick[3][3][16];
+	/* pshufb indices that gather the birth date's digits into bytes
+	 * 0-5 and the expiry date's into bytes 8-13, per chunk of the
+	 * date line. */
+	int8_t date_pick[3][16];
 };
 
 static inline unsigned int
@@ -773,6 +777,17 @@ check_in_chunk(const struct mrz_layout *lay, enum fast_sum sum,
 		chunk_of(lay, pos) == c;
 }
 
+/* Whether a chunk of the date line is the first to hold a date digit. */
+static inline bool
+date_in_chunk(const struct mrz_layout *lay, unsigned int c)
+{
+	for (unsigned int k = 0; k < 6; k++)
+		if (chunk_of(lay, lay->birth.start + k) == c ||
+		    chunk_of(lay, lay->expiry.start + k) == c)
+			return true;
+	return false;
+}
+
 /* Bits of _mm_movemask_epi8 for the 16-bit lanes of the sums a format
  * has: two bits per lane. */
 static inline unsigned int
@@ -823,6 +838,16 @@ build_fast_layouts(void)
 		for (unsigned int i = 0; i < lay->composite_segments; i++)
 			set_weights(lay, fl, SUM_COMPOSITE, lay->composite[i],
 				    &phase);
+		memset(fl->date_pick, 0x80, sizeof(fl->date_pick));
+		for (unsigned int k = 0; k < 6; k++) {
+			unsigned int b = lay->birth.start + k;
+			unsigned int e = lay->expiry.start + k;
+
+			fl->date_pick[chunk_of(lay, b)][k] =
+				(int8_t)(b - chunk_start(lay, chunk_of(lay, b)));
+			fl->date_pick[chunk_of(lay, e)][8 + k] =
+				(int8_t)(e - chunk_start(lay, chunk_of(lay, e)));
+		}
 		memset(fl->check_pick, 0x80, sizeof(fl->check_pick));
 		for (int s = 0; s < SUM_COUNT; s++) {
 			unsigned int line, pos, c;
@@ -1000,6 +1025,35 @@ fast_state_known(const struct line_masks *m, const struct mrz_lines *l,
 }
 
 /*
+ * Both dates at once, digits_date_ok() in vector form: the twelve digit
+ * values in bytes 0-5 and 8-13 become YY, MM, DD in 16-bit lanes 0-2
+ * and 4-6, and each date's verdict lands in its DD lane.
+ */
+static inline __attribute__((always_inline)) bool
+fast_dates_ok(__m128i digits)
+{
+	const __m128i zero = _mm_setzero_si128();
+	const __m128i days = _mm_setr_epi8(0, 31, 29, 31, 30, 31, 30, 31,
+					   31, 30, 31, 30, 31, 0, 0, 0);
+	__m128i v = _mm_maddubs_epi16(digits, _mm_set1_epi16(0x010a));
+	__m128i dd = v;
+	__m128i mm = _mm_slli_si128(v, 2);
+	__m128i yy = _mm_slli_si128(v, 4);
+	/* Months 1-12; a lane's high byte indexes days[0], which is 0. */
+	__m128i month_ok = _mm_and_si128(_mm_cmpgt_epi16(mm, zero),
+		_mm_cmplt_epi16(mm, _mm_set1_epi16(13)));
+	__m128i common_feb = _mm_andnot_si128(
+		_mm_cmpeq_epi16(_mm_and_si128(yy, _mm_set1_epi16(3)), zero),
+		_mm_cmpeq_epi16(mm, _mm_set1_epi16(2)));
+	__m128i last = _mm_add_epi16(_mm_shuffle_epi8(days, mm), common_feb);
+	__m128i day_ok = _mm_andnot_si128(_mm_cmpgt_epi16(dd, last),
+		_mm_cmpgt_epi16(dd, zero));
+
+	return (_mm_movemask_epi8(_mm_and_si128(month_ok, day_ok)) & 0x3030) ==
+		0x3030;
+}
+
+/*
  * Inlined once per format with a constant format, so that the compiler
  * unrolls the chunk loops and folds the layout into constants. Fills f
  * when the record is valid.
@@ -1012,7 +1066,7 @@ fast_validate(const struct mrz_lines *l, enum mrz_format format,
 	const struct fast_layout *fl = &fast_layouts[format];
 	const __m128i zero = _mm_setzero_si128();
 	__m128i acc[SUM_COUNT] = { zero, zero, zero, zero, zero };
-	__m128i checks = zero;
+	__m128i checks = zero, dates = zero;
 	struct line_masks m[3];
 	uint64_t line_bits = (UINT64_C(1) << lay->line_len) - 1;
 
@@ -1065,6 +1119,10 @@ fast_validate(const struct mrz_lines *l, enum mrz_format format,
 				checks = _mm_or_si128(checks, _mm_shuffle_epi8(d,
 					_mm_loadu_si128((const __m128i *)(const void *)
 						fl->check_pick[i][c])));
+			if (i == lay->birth.line && date_in_chunk(lay, c))
+				dates = _mm_or_si128(dates, _mm_shuffle_epi8(d,
+					_mm_loadu_si128((const __m128i *)(const void *)
+						fl->date_pick[c])));
 #pragma GCC unroll 5
 			for (int s = 0; s < SUM_COUNT; s++)
 				if (sum_in_chunk(lay, (enum fast_sum)s, i, c))
@@ -1114,9 +1172,7 @@ fast_validate(const struct mrz_lines *l, enum mrz_format format,
 		span_bits(dl->digit, lay->expiry);
 
 	/* Unknown birth date parts are rare: the reference handles them. */
-	if (!(date_digits == 0x3f &&
-	      digits_date_ok(at(l, lay->birth)) &&
-	      digits_date_ok(at(l, lay->expiry)) &&
+	if (!(date_digits == 0x3f && fast_dates_ok(dates) &&
 	      document_code_ok(format, at(l, lay->code)) &&
 	      fast_state_known(m, l, lay->state) &&
 	      fast_state_known(m, l, lay->nationality) &&
