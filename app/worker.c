@@ -243,7 +243,7 @@ parsed_record(struct worker *w, const struct mrz_fields *f, uint32_t err,
 	      uint64_t frame_key)
 {
 	const struct ingest *ing = w->ing;
-	uint32_t hour = agg_hour_of(time_ms);
+	uint32_t hour = agg_hour_of(time_ms), day = hour / 24;
 	uint64_t bucket = agg_bucket(checkpoint, direction, hour);
 	uint64_t doc_key;
 	uint32_t profile;
@@ -256,8 +256,8 @@ parsed_record(struct worker *w, const struct mrz_fields *f, uint32_t err,
 			    err & -err);
 		return;
 	}
-	if (hour / 24 != w->today.days)
-		agg_day_set(&w->today, hour / 24);
+	if (day != w->today.days)
+		agg_day_set(&w->today, day);
 	age = agg_age_on(f->birth_date, &w->today);
 	profile = agg_profile(f->nationality, f->sex,
 			      age < 0 ? AGG_BAND_UNKNOWN :
