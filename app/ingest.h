@@ -139,6 +139,15 @@ ingest_wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The worker that owns a key: keys are keyed hashes, so their high
+ * bits spread owners evenly (scaled by a multiply, which a division per
+ * record would cost ten times). */
+static inline unsigned int
+ingest_owner_of(const struct ingest *ing, uint64_t key)
+{
+	return (unsigned int)(((key >> 32) * ing->worker_count) >> 32);
+}
+
 /* Bumps a counter that other lcores read: a plain add, no lock. */
 #define COUNT(w, field, n) \
 	__atomic_store_n(&(w)->c.field, (w)->c.field + (n), __ATOMIC_RELAXED)

@@ -263,9 +263,7 @@ prefill(struct ingest *ing, uint64_t n)
 	dedup_secret_draw(&s);
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t key = dedup_siphash(&s, &i, sizeof(i));
-		struct worker *w = ing->workers[(key >> 40) % ing->worker_count];
-
-		dedup_seen(w->dedup, key, now);
+		dedup_seen(ing->workers[ingest_owner_of(ing, key)]->dedup, key, now);
 	}
 }
 

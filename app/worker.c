@@ -198,15 +198,6 @@ flush_outboxes(struct worker *w)
 			flush_outbox(w, o);
 }
 
-/* The lcore that owns a key: keys are keyed hashes, so their high bits
- * spread owners evenly (scaled by a multiply, which a division per
- * record would cost ten times). */
-static inline unsigned int
-owner_of(const struct worker *w, uint64_t key)
-{
-	return (unsigned int)(((key >> 32) * w->ing->worker_count) >> 32);
-}
-
 /*
  * Sends a record to its owner: into this worker's own batch, or the
  * outbox to that owner. The record is written in its slot field by
@@ -251,9 +242,9 @@ parsed_record(struct worker *w, const struct mrz_fields *f, uint32_t err,
 
 	if (err != 0) {
 		/* A raw record has no key: nothing to deduplicate. */
-		send_record(w, frame_key == 0 ? w->index : owner_of(w, frame_key),
-			    0, frame_key, bucket, time_ms, AGG_PROFILE_INVALID,
-			    err & -err);
+		send_record(w, frame_key == 0 ? w->index :
+			    ingest_owner_of(ing, frame_key), 0, frame_key,
+			    bucket, time_ms, AGG_PROFILE_INVALID, err & -err);
 		return;
 	}
 	if (day != w->today.days)
@@ -266,7 +257,7 @@ parsed_record(struct worker *w, const struct mrz_fields *f, uint32_t err,
 	doc_key = dedup_document_key(&ing->secret, f,
 			ing->conf.scope == CONF_SCOPE_DIRECTION ? UINT64_MAX : checkpoint,
 			direction);
-	send_record(w, owner_of(w, doc_key), doc_key, frame_key, bucket,
+	send_record(w, ingest_owner_of(ing, doc_key), doc_key, frame_key, bucket,
 		    time_ms, profile, 0);
 }
 
