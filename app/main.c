@@ -201,7 +201,6 @@ port_setup(struct ingest *ing, uint16_t port, uint16_t queues, uint16_t rxd,
 	struct rte_eth_conf pc = { 0 };
 	uint64_t offloads = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
 	struct rx_queue q = { .port = port };
-	uint16_t txd = 0;
 	int rc;
 
 	rc = rte_eth_dev_info_get(port, &info);
@@ -222,9 +221,6 @@ port_setup(struct ingest *ing, uint16_t port, uint16_t queues, uint16_t rxd,
 	q.timestamps = ing->timestamp_offset >= 0 &&
 		strcmp(info.driver_name, "net_pcap") == 0;
 	rc = rte_eth_dev_configure(port, queues, 0, &pc);
-	if (rc)
-		return rc;
-	rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
 	if (rc)
 		return rc;
 	for (uint16_t i = 0; i < queues; i++) {
@@ -340,7 +336,7 @@ main(int argc, char **argv)
 	struct options opts = { 0 };
 	struct rte_mempool *pool;
 	char err[512];
-	uint16_t port, port_count, queues[RTE_MAX_ETHPORTS];
+	uint16_t port, port_count, queues[RTE_MAX_ETHPORTS], rxd[RTE_MAX_ETHPORTS];
 	unsigned int lcore, next_worker = 0, mbufs, index = 0;
 	int rc, status = 0;
 
@@ -384,17 +380,21 @@ main(int argc, char **argv)
 		goto usage_error;
 	}
 
-	/* Enough mbufs for every descriptor of every queue, plus each
-	 * lcore's cache and a burst in flight. */
+	/* Enough mbufs for every descriptor of every queue, as many as
+	 * each port takes (it may round RX_DESC up to its limits), plus
+	 * each lcore's cache and a burst in flight. */
 	mbufs = 0;
 	RTE_ETH_FOREACH_DEV(port) {
 		struct rte_eth_dev_info info;
+		uint16_t txd = 0;
 
-		if (rte_eth_dev_info_get(port, &info) != 0)
+		rxd[port] = RX_DESC;
+		if (rte_eth_dev_info_get(port, &info) != 0 ||
+		    rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd[port], &txd) != 0)
 			queues[port] = 0;
 		else
 			queues[port] = port_queue_count(&info, ing.worker_count);
-		mbufs += queues[port] * RX_DESC;
+		mbufs += queues[port] * rxd[port];
 	}
 	mbufs += (ing.worker_count + 1) * (MBUF_CACHE + 64) + 1024;
 	if (opts.mbufs != 0)
@@ -440,7 +440,7 @@ main(int argc, char **argv)
 		index++;
 	}
 	RTE_ETH_FOREACH_DEV(port) {
-		rc = port_setup(&ing, port, queues[port], RX_DESC, pool, &next_worker);
+		rc = port_setup(&ing, port, queues[port], rxd[port], pool, &next_worker);
 		if (rc != 0) {
 			fprintf(stderr, "crossings-ingest: port %u: %s\n", port,
 				strerror(-rc));
