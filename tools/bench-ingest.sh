@@ -13,7 +13,11 @@
 # half from one minute to the next, so the three programs take turns
 # for ROUNDS rounds of SECONDS each: each ratio is taken within a round
 # (its programs saw about the same machine), and the figures printed
-# are medians over the rounds.
+# are medians over the rounds. Around each round of crossings-ingest,
+# build/tools/bench-core measures on the worker's CPU how many adds a
+# cycle the core gives it (about 3 unshared, half that while the other
+# hardware thread of the core is busy), to tell a slow round from a
+# shared core.
 #
 # usage: tools/bench-ingest.sh [SECONDS] [DOCS] [PREFILL] [ROUNDS]
 set -eu
@@ -73,8 +77,12 @@ run_testpmd() {
 		--vdev "$vdev" -- --forward-mode=rxonly --stats-period 1 \
 		--total-num-mbufs 65536 --no-lsc-interrupt -a >"$1" 2>&1 || true
 }
+# The worker is lcore 1 of -l 0,1: CPU 1.
+core() { taskset -c 1 build/tools/bench-core 1 | cut -d' ' -f1 >>"$1"; }
 for r in $(seq "$rounds"); do
+	core "$work/core.$r.txt"
 	run_ingest "$work/ingest.$r.log" --no-redis
+	core "$work/core.$r.txt"
 	run_ingest "$work/ingest-redis.$r.log"
 	run_testpmd "$work/testpmd.$r.log"
 done
@@ -99,8 +107,10 @@ for i in range(1, rounds + 1):
     if not sa or not sr or not sb:
         sys.exit("bench-ingest: no figures in round %d (see logs)" % i)
     a.append(med(sa)); r.append(med(sr)); b.append(med(sb))
-    print("round %d: ingest %.2f Mpps, with Redis %.2f, testpmd rxonly %.2f; "
-          "ingest/testpmd %.2f" % (i, a[-1], r[-1], b[-1], a[-1] / b[-1]))
+    core = open("%s/core.%d.txt" % (work, i)).read().split()
+    print("round %d: ingest %.2f Mpps (worker core %s adds/cycle before and "
+          "after), with Redis %.2f, testpmd rxonly %.2f; ingest/testpmd %.2f"
+          % (i, a[-1], "/".join(core), r[-1], b[-1], a[-1] / b[-1]))
 log = open("%s/ingest.%d.log" % (work, rounds)).read()
 occupancy = re.findall(r"dedup (\d+)/(\d+) \((\d+) B/doc\)", log)[-1]
 flushes = re.findall(r"redis: flushes (\d+) pending (\d+)",
