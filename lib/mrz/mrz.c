@@ -905,11 +905,10 @@ fast_split(const char *buf, size_t len, struct mrz_lines *l,
 		if (buf[end] != buf[line_len] ||
 		    (sep == 2 && buf[end + 1] != '\n'))
 			return false;
-	for (size_t i = 0; i < count; i++) {
+	/* The validators take lengths and count from the format's layout:
+	 * only the line starts are set. */
+	for (size_t i = 0; i < count; i++)
 		l->line[i] = buf + i * stride;
-		l->len[i] = line_len;
-	}
-	l->count = count;
 	*format = format_of(count, line_len, buf[0]);
 	return *format != MRZ_FORMAT_UNKNOWN;
 }
