@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test suite (unit, eal, integration, system) with meson, then the
 # unit and integration suites again under AddressSanitizer and
-# UndefinedBehaviorSanitizer.
+# UndefinedBehaviorSanitizer, then the libFuzzer targets (built with clang)
+# for a fixed number of runs each.
 # Ends with one line "N passed, N failed" over every test case run;
 # exits non-zero when any failed.
 set -u
 cd "$(dirname "$0")/.."
-tools/install-deps.sh tcpreplay || exit 2
+tools/install-deps.sh tcpreplay clang libclang-rt-14-dev || exit 2
 tools/build.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 status=0
@@ -23,10 +24,16 @@ ninja -C build-asan >/dev/null || status=1
 meson test -C build-asan --no-rebuild --print-errorlogs --verbose \
 	--suite unit --suite integration --num-processes 1 || status=1
 
+# libFuzzer prints a line per new input: only a failure's log is shown.
+tools/fuzz-build.sh || status=1
+meson test -C build-fuzz --no-rebuild --print-errorlogs --suite fuzz \
+	--num-processes 1 || status=1
+
 # Sum test cases: Check's summary lines, TAP lines of script tests, and
 # one per test that printed neither; a test whose process failed counts
 # as failed even where its output claimed otherwise.
-python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json <<'PY'
+python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
+	build-fuzz/meson-logs/testlog.json <<'PY'
 import json, re, sys
 passed = failed = 0
 for path in sys.argv[1:]:
