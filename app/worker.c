@@ -345,9 +345,12 @@ raw_datagram(struct worker *w, const struct wire_datagram *d, int64_t rx_ms)
 	scanner = &ing->conf.scanners[s];
 	memcpy(src.addr, d->src_addr, sizeof(src.addr));
 	COUNT(w, frames[WIRE_DELIVERED], 1);
-	/* Most serial-device servers send a record per datagram: when it
-	 * is one valid record and nothing of its source is pending, the
-	 * datagram is parsed in place. Anything else is split into lines. */
+	/* Most serial-device servers send a record per datagram: when the
+	 * MRZ check's vector path takes it as one valid record and nothing
+	 * of its source is pending, the datagram is parsed in place.
+	 * Anything else is split into lines and its records parsed there,
+	 * once: the try in place is the vector path alone, so that a
+	 * record it declines is not classified twice. */
 	if (!reasm_has_partial(w->reasm, &src)) {
 		const uint8_t *p = d->payload, *end = p + d->payload_len;
 		struct mrz_fields f;
@@ -357,7 +360,7 @@ raw_datagram(struct worker *w, const struct wire_datagram *d, int64_t rx_ms)
 		while (end > p && (end[-1] == '\r' || end[-1] == '\n' ||
 				   end[-1] == 0x02 || end[-1] == 0x03))
 			end--;
-		if (mrz_check((const char *)p, end - p, &f) == 0) {
+		if (mrz_fast_check((const char *)p, end - p, &f)) {
 			parsed_record(w, &f, 0, scanner->checkpoint,
 				      scanner->direction, rx_ms, 0);
 			return;

@@ -52,14 +52,6 @@ int mrz_split_lines(const char *buf, size_t len, struct mrz_lines *lines);
 uint32_t mrz_validate_lines(struct mrz_lines *lines, struct mrz_fields *f);
 
 /*
- * The vector path alone: true when it has validated the record and
- * filled f, false when the record is the reference's to decide (and
- * always where the vector path is not built). Tests hold it to taking
- * the shapes real traffic has.
- */
-bool mrz_fast_check(const char *buf, size_t len, struct mrz_fields *f);
-
-/*
  * Issuing State / nationality codes, indexed by the low five bits of
  * each character: letters are 1-26 and '<' is 28 there, so the index of
  * a code of letters and fillers is a few shifts of its bytes.
