@@ -151,6 +151,24 @@ START_TEST(errors_name_line_and_key)
 }
 END_TEST
 
+/* Headers without keys change nothing (found by fuzz_conf: the loader
+ * had no entry lines and added an offset to no pointer). */
+START_TEST(sections_without_keys)
+{
+	struct conf c;
+	char err[256] = "";
+
+	ck_assert_int_eq(load("[node]\n[dedup]\n[aggregate]\n", &c, err,
+			      sizeof(err)), 0);
+	ck_assert_str_eq(err, "");
+	ck_assert_uint_eq(c.window_s, 1800);
+	ck_assert_uint_eq(c.capacity, 4194304);
+	ck_assert_uint_eq(c.bands.count, 6);
+	ck_assert(c.node[0] != '\0');
+	conf_free(&c);
+}
+END_TEST
+
 START_TEST(missing_file)
 {
 	struct conf c;
@@ -196,6 +214,7 @@ main(void)
 	tcase_add_test(tc, example_file);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, errors_name_line_and_key);
+	tcase_add_test(tc, sections_without_keys);
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, prefixes);
 	suite_add_tcase(s, tc);

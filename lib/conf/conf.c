@@ -589,7 +589,10 @@ read_file(struct loader *ld, struct conf *conf, struct rte_cfgfile *cfg)
 				.name = name,
 				.entries = entries,
 				.header_line = ix->section_line[i],
-				.entry_line = ix->entry_line + first,
+				/* A file of headers only has no entry lines
+				 * (and no pointer to add to). */
+				.entry_line = ix->entry_count > 0 ?
+					ix->entry_line + first : NULL,
 			};
 
 			s.entry_count = rte_cfgfile_section_entries_by_index(cfg,
