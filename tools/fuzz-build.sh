@@ -8,4 +8,4 @@ if [ ! -f build-fuzz/build.ninja ]; then
 		-Dbuildtype=debugoptimized -Db_lundef=false >/dev/null
 fi
 ninja -C build-fuzz tests/fuzz/fuzz_mrz tests/fuzz/fuzz_wire \
-	tests/fuzz/fuzz_reasm >/dev/null
+	tests/fuzz/fuzz_reasm tests/fuzz/fuzz_conf >/dev/null

@@ -6,13 +6,13 @@
 # An input that crashes, trips a sanitizer or makes the two sides of a
 # differential target disagree is left in build-fuzz/findings/.
 #
-# usage: tools/fuzz.sh [SECONDS] [TARGET...]	(targets: mrz wire reasm)
+# usage: tools/fuzz.sh [SECONDS] [TARGET...]	(targets: mrz wire reasm conf)
 set -eu
 cd "$(dirname "$0")/.."
 seconds=${1:-300}
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(mrz wire reasm)
+[ ${#targets[@]} -gt 0 ] || targets=(mrz wire reasm conf)
 tools/install-deps.sh clang libclang-rt-14-dev
 tools/fuzz-build.sh
 mkdir -p build-fuzz/findings

@@ -3,8 +3,8 @@
 
 usage: run_fuzz.py TARGET KIND [--runs N] [--seconds S] [--corpus DIR]
 
-KIND is mrz, wire or reasm: which seeds to write (valid records, frames
-of every wire variant, datagram series). With --runs the run is
+KIND is mrz, wire, reasm or conf: which seeds to write (valid records,
+frames of every wire variant, datagram series, configuration files). With --runs the run is
 repeatable (a fixed seed): what the test suite does. With --seconds and
 a --corpus that is kept, it is a fuzzing campaign that goes on where the
 last one stopped (tools/fuzz.sh). Exits with the target's status: non-zero
@@ -73,7 +73,21 @@ def reasm_seeds():
         b"".join(dgram(s, 0, td1[0]) for s in range(10, 22))
 
 
-SEEDS = {"mrz": mrz_seeds, "wire": wire_seeds, "reasm": reasm_seeds}
+def conf_seeds():
+    from ingest_lib import CONFIG
+    yield open(os.path.join(HERE, "..", "..", "config", "crossings.ini"), "rb").read()
+    yield CONFIG.encode()
+    yield (b"[dedup]\nwindow_s = 600\nscope = direction\n[scanner v6]\n"
+           b"address = 2001:db8::/64\ncheckpoint = lars\ndirection = entry\n"
+           b"[checkpoint lars]\nid = 3\n[aggregate]\nage_bands = 0-20,21+\n")
+    # Found by fuzzing: headers and no key.
+    yield b"[node]\n[dedup]\n"
+
+
+SEEDS = {"mrz": mrz_seeds, "wire": wire_seeds, "reasm": reasm_seeds,
+         "conf": conf_seeds}
+# Longest input: a record or a frame, or a configuration file.
+MAX_LEN = {"conf": 4096}
 
 
 def main():
@@ -90,13 +104,16 @@ def main():
         for i, seed in enumerate(SEEDS[a.kind]()):
             with open(os.path.join(corpus, "seed-%02d" % i), "wb") as f:
                 f.write(seed)
-        args = [a.target, "-max_len=512", "-timeout=10", "-print_final_stats=1",
-                corpus]
+        args = [a.target, "-max_len=%d" % MAX_LEN.get(a.kind, 512),
+                "-timeout=10", "-print_final_stats=1", corpus]
         if a.runs is not None:
             args[1:1] = ["-runs=%d" % a.runs, "-seed=1"]
         if a.seconds is not None:
             args.insert(1, "-max_total_time=%d" % a.seconds)
-        return subprocess.call(args)
+        # Undefined behaviour is a finding, as a crash is.
+        env = dict(os.environ)
+        env.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
+        return subprocess.call(args, env=env)
 
 
 if __name__ == "__main__":
