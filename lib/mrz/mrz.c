@@ -226,13 +226,8 @@ format_of(size_t line_count, size_t line_len, char first)
 	return MRZ_FORMAT_UNKNOWN;
 }
 
-/*
- * Decides the format from the shape of the lines and the first
- * character. Concatenated lines (no separator) are cut at the line
- * length their total implies.
- */
-static uint32_t
-detect_format(struct mrz_lines *l, enum mrz_format *format)
+uint32_t
+mrz_detect_format(struct mrz_lines *l, enum mrz_format *format)
 {
 	size_t line_len = 0;
 
@@ -545,7 +540,7 @@ mrz_validate_lines(struct mrz_lines *l, struct mrz_fields *f)
 	uint32_t errors;
 
 	memset(f, 0, sizeof(*f));
-	errors = detect_format(l, &format);
+	errors = mrz_detect_format(l, &format);
 	if (errors & MRZ_ERR_LINE_LENGTH)
 		return errors;
 	for (size_t i = 0; i < l->count; i++)

@@ -48,6 +48,14 @@ struct mrz_lines {
 /* Splits a record into lines; -1 when it has more than three. */
 int mrz_split_lines(const char *buf, size_t len, struct mrz_lines *lines);
 
+/*
+ * Decides the format from the shape of the lines and the first
+ * character. Concatenated lines (no separator) are cut at the line
+ * length their total implies. Returns 0, MRZ_ERR_LINE_LENGTH or
+ * MRZ_ERR_FORMAT_UNKNOWN.
+ */
+uint32_t mrz_detect_format(struct mrz_lines *l, enum mrz_format *format);
+
 /* The reference validator: every error bit, fields extracted. */
 uint32_t mrz_validate_lines(struct mrz_lines *lines, struct mrz_fields *f);
 

@@ -29,23 +29,6 @@
 
 #define TEXT_MAX 512
 
-/* The format whose layout the lines have, or MRZ_FORMAT_UNKNOWN. */
-static enum mrz_format
-layout_of(const struct mrz_lines *l)
-{
-	for (int f = MRZ_FORMAT_TD1; f <= MRZ_FORMAT_MRVB; f++) {
-		const struct mrz_layout *lay = &mrz_layouts[f];
-		bool visa = f == MRZ_FORMAT_MRVA || f == MRZ_FORMAT_MRVB;
-		bool fits = l->count == lay->lines && (l->line[0][0] == 'V') == visa;
-
-		for (size_t i = 0; fits && i < l->count; i++)
-			fits = l->len[i] == lay->line_len;
-		if (fits)
-			return (enum mrz_format)f;
-	}
-	return MRZ_FORMAT_UNKNOWN;
-}
-
 /* A character of text, which l's lines point into. */
 static char *
 at(const struct mrz_lines *l, char *text, unsigned int line, unsigned int pos)
@@ -78,7 +61,7 @@ repair_check_digits(char *text, size_t len)
 	enum mrz_format f;
 
 	if (mrz_split_lines(text, len, &l) < 0 || l.count == 0 ||
-	    l.len[0] == 0 || (f = layout_of(&l)) == MRZ_FORMAT_UNKNOWN)
+	    mrz_detect_format(&l, &f) != 0)
 		return;
 	lay = &mrz_layouts[f];
 	repair(&l, text, &lay->number, 1, lay->number.line, lay->number_check);
