@@ -212,11 +212,15 @@ port_setup(struct ingest *ing, uint16_t port, uint16_t queues, uint16_t rxd,
 			info.flow_type_rss_offloads;
 	}
 	/* Checksums the port checks are trusted; the others are done in
-	 * software by the decoder. */
+	 * software by the decoder, so that a virtual device drops what a
+	 * NIC would (a UDP checksum also guards nationality and sex, which
+	 * no MRZ check digit covers). */
 	pc.rxmode.offloads = info.rx_offload_capa & offloads;
 	q.hw_checksum = pc.rxmode.offloads != 0;
 	if (!(pc.rxmode.offloads & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM))
 		q.checks |= WIRE_CHECK_IP_CHECKSUM;
+	if (!(pc.rxmode.offloads & RTE_ETH_RX_OFFLOAD_UDP_CKSUM))
+		q.checks |= WIRE_CHECK_UDP_CHECKSUM;
 	/* Only the pcap vdev is known to stamp capture time in µs. */
 	q.timestamps = ing->timestamp_offset >= 0 &&
 		strcmp(info.driver_name, "net_pcap") == 0;
@@ -241,9 +245,11 @@ port_setup(struct ingest *ing, uint16_t port, uint16_t queues, uint16_t rxd,
 	if (rc)
 		return rc;
 	INGEST_LOG(INFO, "port %u (%s): %u RX queues x %u descriptors, RSS %s, "
-		   "checksums %s, time from %s", port, info.driver_name, queues,
-		   rxd, pc.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? "on" : "off",
-		   q.hw_checksum ? "by the port" : "in software",
+		   "IP checksum %s, UDP checksum %s, time from %s", port,
+		   info.driver_name, queues, rxd,
+		   pc.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? "on" : "off",
+		   q.checks & WIRE_CHECK_IP_CHECKSUM ? "in software" : "by the port",
+		   q.checks & WIRE_CHECK_UDP_CHECKSUM ? "in software" : "by the port",
 		   q.timestamps ? "capture timestamps" : "the host clock");
 	return 0;
 }

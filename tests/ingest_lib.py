@@ -135,8 +135,10 @@ def ip_bytes(addr):
 
 
 def udp_frame(src, dst, payload, sport=40000, dport=7470, vlans=(),
-              ip_id=1, bad_ip_checksum=False, fragment=False, ttl=64):
-    """Ethernet + VLAN tags + IPv4/IPv6 + UDP with correct checksums."""
+              ip_id=1, bad_ip_checksum=False, fragment=False, ttl=64,
+              udp_checksum=None):
+    """Ethernet + VLAN tags + IPv4/IPv6 + UDP with correct checksums, or
+    the UDP checksum given (0: none)."""
     s, d = ip_bytes(src), ip_bytes(dst)
     udp_len = 8 + len(payload)
     if len(s) == 4:
@@ -145,6 +147,8 @@ def udp_frame(src, dst, payload, sport=40000, dport=7470, vlans=(),
         pseudo = s + d + struct.pack("!IxxxB", udp_len, 17)
     udp = struct.pack("!HHHH", sport, dport, udp_len, 0) + payload
     c = csum(pseudo + udp) or 0xFFFF
+    if udp_checksum is not None:
+        c = udp_checksum
     udp = udp[:6] + struct.pack("!H", c) + udp[8:]
     if len(s) == 4:
         flags = 0x2000 if fragment else 0

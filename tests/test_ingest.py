@@ -257,6 +257,15 @@ def test_junk():
     add(udp_frame("10.17.0.21", "10.0.0.1", good, dport=53), "other_port")
     add(udp_frame("10.17.0.21", "10.0.0.1", good, fragment=True), "fragment")
     add(udp_frame("10.17.0.21", "10.0.0.1", good, bad_ip_checksum=True), "bad_ip_checksum")
+    # The pcap vdev checks no checksum: the decoder does, as a NIC would.
+    right = struct.unpack("!H", base[40:42])[0]
+    add(udp_frame("10.17.0.21", "10.0.0.1", good, udp_checksum=right ^ 0x0100),
+        "bad_udp_checksum")
+    add(udp_frame("fd00:17::5", "fd00::1", good, udp_checksum=0), "bad_udp_checksum")
+    # IPv4 may leave the UDP checksum out.
+    add(udp_frame("10.17.0.21", "10.0.0.1", framed(d.text(), 2, 17, 1, 5, t),
+                  udp_checksum=0), "delivered")
+    model.record("verkhny-lars", "exit", t, d, (17, 1, 5))
     add(base[:30], "truncated")
     add(base[:40], "truncated")
     ihl = bytearray(base)
@@ -291,8 +300,9 @@ def test_junk():
     ok = res.rc == 0 and res.frames["total"] == len(cap.frames)
     for k, v in expect.items():
         # Random frames may land in any drop counter, never in these.
-        if k in ("malformed", "bad_ip_checksum", "fragment", "bad_udp_length",
-                 "ipv6_extension", "bad_ip_header", "other_port", "not_udp"):
+        if k in ("malformed", "bad_ip_checksum", "bad_udp_checksum", "fragment",
+                 "bad_udp_length", "ipv6_extension", "bad_ip_header", "other_port",
+                 "not_udp"):
             ok = ok and res.frames[k] == v
         else:
             ok = ok and res.frames[k] >= v
@@ -407,9 +417,14 @@ def test_fuzz():
                              rng.randrange(3), rng.randrange(50), t)
         else:
             payload = d.text().encode()
+        # Payloads mutated under a right UDP checksum reach the parser;
+        # frames mutated after it mostly end as a bad checksum.
+        payload = bytearray(payload)
+        for _ in range(rng.randrange(3)):
+            payload[rng.randrange(len(payload))] = rng.randrange(256)
         f = bytearray(udp_frame(rng.choice(["10.17.0.21", "10.17.1.3", "10.9.9.9"]),
-                                "10.0.0.1", payload))
-        for _ in range(rng.randrange(4)):
+                                "10.0.0.1", bytes(payload)))
+        for _ in range(rng.randrange(3) if rng.random() < 0.5 else 0):
             pos = rng.randrange(len(f))
             f[pos] = rng.randrange(256)
         if rng.random() < 0.2:
