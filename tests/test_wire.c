@@ -25,7 +25,7 @@ setup(void)
 
 /* A frame under construction. */
 struct frame {
-	uint8_t b[2048];
+	uint8_t b[65600];	/* the largest datagram with its headers */
 	size_t len;
 };
 
@@ -180,6 +180,33 @@ START_TEST(checksums_every_length)
 			ck_assert_int_eq(decode(&f, ALL_CHECKS, &d), WIRE_DELIVERED);
 			ck_assert_uint_eq(d.payload_len, len);
 			f.b[f.len - len + bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			ck_assert_int_eq(decode(&f, ALL_CHECKS, &d),
+					 WIRE_DROP_BAD_UDP_CHECKSUM);
+		}
+}
+END_TEST
+
+/*
+ * The largest datagrams, of words that are all 0x0000 or all 0xffff:
+ * the sums furthest from zero that the checksum's vector lanes take.
+ */
+START_TEST(checksums_largest_datagrams)
+{
+	static uint8_t payload[65535 - 8];
+	static struct frame f;
+	struct wire_datagram d;
+
+	for (int v6 = 0; v6 <= 1; v6++)
+		for (int fill = 0; fill <= 0xff; fill += 0xff) {
+			struct spec s = { .v6 = v6, .proto = 17, .dport = 7470,
+					  .payload = (const char *)payload,
+					  .payload_len = sizeof(payload) - (v6 ? 0 : 20) };
+
+			memset(payload, fill, sizeof(payload));
+			build(&f, &s);
+			ck_assert_int_eq(decode(&f, ALL_CHECKS, &d), WIRE_DELIVERED);
+			ck_assert_uint_eq(d.payload_len, s.payload_len);
+			f.b[f.len - s.payload_len / 2] ^= 0x10;
 			ck_assert_int_eq(decode(&f, ALL_CHECKS, &d),
 					 WIRE_DROP_BAD_UDP_CHECKSUM);
 		}
@@ -489,6 +516,7 @@ main(void)
 	tcase_add_test(tc, drops_by_reason);
 	tcase_add_test(tc, bad_headers_and_checksums);
 	tcase_add_test(tc, checksums_every_length);
+	tcase_add_test(tc, checksums_largest_datagrams);
 	tcase_add_test(tc, every_truncation);
 	tcase_add_test(tc, random_frames_get_one_verdict);
 	tcase_add_test(tc, verdict_names);

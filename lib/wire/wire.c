@@ -50,11 +50,12 @@ be32(const uint8_t *p)
 }
 
 /*
- * The Internet checksum (RFC 1071), four bytes at a time into 64 bits.
- * A ones' complement sum is the same in either byte order, so words are
- * added as they lie in memory; values the caller adds (lengths,
- * protocol) go in network order, and the result is only ever compared
- * with 0xffff, which reads the same both ways.
+ * The Internet checksum (RFC 1071), into 64 bits: payloads 16 bytes at
+ * a time, headers and the rest 4 bytes at a time. A ones' complement
+ * sum is the same in either byte order, so words are added as they lie
+ * in memory; values the caller adds (lengths, protocol) go in network
+ * order, and the result is only ever compared with 0xffff, which reads
+ * the same both ways.
  */
 static inline uint64_t
 sum_bytes(const uint8_t *p, size_t n, uint64_t sum)
@@ -63,23 +64,32 @@ sum_bytes(const uint8_t *p, size_t n, uint64_t sum)
 	uint16_t h;
 
 #ifdef __SSE2__
-	/* 16 bytes at a time, words widened into 32-bit lanes: a lane
-	 * takes 32768 blocks (512 KiB) before it could overflow. */
-	if (n >= 16) {
-		const __m128i zero = _mm_setzero_si128();
-		__m128i acc = zero;
+	/*
+	 * A multiply-add of eight words with ones sums pairs into 32-bit
+	 * lanes. It takes words as signed, so each is first biased (xor
+	 * 0x8000 makes w into w - 0x8000), and the bias of every word is
+	 * added back at the end. A lane moves by at most 2^16 a block; a
+	 * datagram has fewer than 4096 blocks, so the four lanes add up
+	 * within 32 bits. Below 32 bytes (an IPv4 header) the setup and
+	 * the final adds cost more than the words loop.
+	 */
+	if (n >= 32) {
+		const __m128i bias = _mm_set1_epi16((short)0x8000);
+		const __m128i ones = _mm_set1_epi16(1);
+		__m128i acc = _mm_setzero_si128();
+		uint64_t blocks = n / 16;
+		const uint8_t *end = p + 16 * blocks;
 
-		for (; n >= 16; p += 16, n -= 16) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-
-			acc = _mm_add_epi32(acc,
-				_mm_add_epi32(_mm_unpacklo_epi16(v, zero),
-					      _mm_unpackhi_epi16(v, zero)));
-		}
-		acc = _mm_add_epi64(_mm_unpacklo_epi32(acc, zero),
-				    _mm_unpackhi_epi32(acc, zero));
-		sum += (uint64_t)_mm_cvtsi128_si64(acc) +
-			(uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(acc, acc));
+#pragma GCC unroll 2
+		for (; p != end; p += 16)
+			acc = _mm_add_epi32(_mm_madd_epi16(_mm_xor_si128(
+				_mm_loadu_si128((const __m128i *)(const void *)p),
+				bias), ones), acc);
+		n %= 16;
+		acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0x4e));
+		acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0xb1));
+		sum += (uint64_t)((int64_t)_mm_cvtsi128_si32(acc) +
+				  (int64_t)(blocks * 8 * 0x8000));
 	}
 #endif
 	for (; n >= 4; p += 4, n -= 4) {
