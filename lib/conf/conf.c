@@ -18,9 +18,15 @@
 void
 conf_defaults(struct conf *conf)
 {
+	/* A zeroed buffer one byte longer than gethostname() may fill, so
+	 * that a truncated name still ends. Not conf->node itself: GCC
+	 * with -fsanitize=undefined warns (-Wnonnull) that it may be NULL. */
+	char host[sizeof(conf->node)] = "";
+
 	memset(conf, 0, sizeof(*conf));
-	if (gethostname(conf->node, sizeof(conf->node) - 1) != 0 ||
-	    conf->node[0] == '\0')
+	if (gethostname(host, sizeof(host) - 1) == 0 && host[0] != '\0')
+		strcpy(conf->node, host);
+	else
 		strcpy(conf->node, "node");
 	strcpy(conf->redis.host, "127.0.0.1");
 	conf->redis.port = 6379;
