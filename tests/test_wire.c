@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "check_run.h"
+#include "inet_sum.h"
 #include "wire.h"
 
 static struct wire_ports ports;
@@ -39,11 +40,7 @@ put16(uint8_t *p, unsigned int v)
 static uint16_t
 csum(const uint8_t *p, size_t n, uint32_t sum)
 {
-	for (size_t i = 0; i < n; i++)
-		sum += i % 2 ? p[i] : (uint32_t)p[i] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+	return (uint16_t)~inet_sum(p, n, sum);
 }
 
 struct spec {

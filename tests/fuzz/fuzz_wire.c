@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../inet_sum.h"
 #include "mrz.h"
 #include "wire.h"
 
@@ -60,17 +61,6 @@ raw_lines(const uint8_t *pos, const uint8_t *end)
 	}
 }
 
-/* Ones' complement sum, a byte at a time in network order. */
-static uint32_t
-reference_sum(const uint8_t *p, size_t n, uint32_t sum)
-{
-	for (size_t i = 0; i < n; i++)
-		sum += i % 2 ? p[i] : (uint32_t)p[i] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
-}
-
 static void
 put16(uint8_t *p, uint32_t v)
 {
@@ -100,21 +90,21 @@ checksums(const uint8_t *payload, size_t len, bool v6)
 		ip[6] = 17;
 		ip[7] = 64;
 		memset(ip + 8, 0xfd, 32);
-		pseudo = reference_sum(ip + 8, 32, 0);
+		pseudo = inet_sum(ip + 8, 32, 0);
 	} else {
 		ip[0] = 0x45;
 		put16(ip + 2, (uint32_t)(20 + udp_len));
 		ip[8] = 64;
 		ip[9] = 17;
 		memcpy(ip + 12, "\x0a\x11\xff\x15\x0a\x00\xfe\x01", 8);
-		put16(ip + 10, ~reference_sum(ip, 20, 0));
-		pseudo = reference_sum(ip + 12, 8, 0);
+		put16(ip + 10, ~inet_sum(ip, 20, 0));
+		pseudo = inet_sum(ip + 12, 8, 0);
 	}
 	put16(udp, 40000);
 	put16(udp + 2, 7470);
 	put16(udp + 4, (uint32_t)udp_len);
 	memcpy(udp + 8, payload, len);
-	sum = (uint16_t)~reference_sum(udp, udp_len, pseudo + 17 + (uint32_t)udp_len);
+	sum = (uint16_t)~inet_sum(udp, udp_len, pseudo + 17 + (uint32_t)udp_len);
 	put16(udp + 6, sum ? sum : 0xffff);
 	if (wire_decode(f, (size_t)(udp - f) + udp_len, &ports,
 			WIRE_CHECK_IP_CHECKSUM | WIRE_CHECK_UDP_CHECKSUM, &d) !=
