@@ -487,6 +487,11 @@ main(int argc, char **argv)
 		rte_eth_dev_stop(port);
 		rte_eth_dev_close(port);
 	}
+	/* With the ports closed every mbuf is back: one missing was lost
+	 * on the data path. */
+	if (!rte_mempool_full(pool))
+		INGEST_LOG(WARNING, "%u mbufs never came back to the pool",
+			   rte_mempool_in_use_count(pool));
 	rte_mempool_free(pool);
 	if (output_finish(&output, &ing) != 0) {
 		if (opts.no_redis)
