@@ -417,6 +417,37 @@ frame(struct worker *w, const struct rx_queue *q, struct rte_mbuf *m,
 		raw_datagram(w, &d, rx_ms);
 }
 
+/*
+ * Frees a received burst. Received mbufs are almost always plain: one
+ * segment, from one pool, referenced once, holding their own data.
+ * Those need nothing of rte_pktmbuf_free_bulk()'s per-mbuf work (which
+ * resets next and nb_segs, detaches and groups by pool) and go back to
+ * the pool in one put, as a PMD's fast free does: 41 instructions a
+ * frame down to about 24. Any other burst takes the library's way.
+ * Not inlined: a call a burst costs little, and bench-instructions.sh
+ * counts this stage by its name.
+ */
+static __rte_noinline void
+free_burst(struct rte_mbuf **pkts, uint16_t n)
+{
+	struct rte_mempool *pool;
+	bool plain = true;
+
+	if (n == 0)
+		return;
+	pool = pkts[0]->pool;
+	for (uint16_t i = 0; i < n; i++) {
+		const struct rte_mbuf *m = pkts[i];
+
+		plain &= m->pool == pool && m->next == NULL && m->nb_segs == 1 &&
+			rte_mbuf_refcnt_read(m) == 1 && RTE_MBUF_DIRECT(m);
+	}
+	if (plain)
+		rte_mempool_put_bulk(pool, (void **)pkts, n);
+	else
+		rte_pktmbuf_free_bulk(pkts, n);
+}
+
 /* Hands the counting table to the main lcore when it asks: the worker
  * goes on in the spare one. */
 static inline void
@@ -478,7 +509,7 @@ worker_main(void *arg)
 					rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 				frame(w, q, pkts[i], host_ms);
 			}
-			rte_pktmbuf_free_bulk(pkts, n);
+			free_burst(pkts, n);
 		}
 		flush_own(w);
 		flush_outboxes(w);

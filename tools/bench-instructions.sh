@@ -98,7 +98,7 @@ for l in open(inclusive):
         cost[fn] = cost.get(fn, 0) + n
 stages = [
     ("receive (pcap vdev)", cost.get("rx", 0)),
-    ("free", cost.get("rte_pktmbuf_free_bulk", 0)),
+    ("free", cost.get("free_burst", 0)),
     ("decode", cost.get("wire_decode", 0)),
     ("MRZ check", mrz),
     ("document key", cost.get("dedup_document_key", 0)),
