@@ -347,8 +347,8 @@ def test_jumbo():
         body += framed(d.text(), 2, 17, 7, i + 1, t + i)
         model.record("verkhny-lars", "exit", t + i, d, (17, 7, i + 1))
     cap.add(t, udp_frame("10.17.0.21", "10.0.0.1", body))
-    # 20 raw records, one after another, in one datagram of about 1.8 KB
-    # and then 2.3 KB (one mbuf, then two).
+    # Raw records one after another: 20 in a datagram of about 1.8 KB
+    # (one mbuf), then 25 in one of about 2.3 KB (two).
     for n in (20, 25):
         text = "".join(d.text() + "\r\n" for d in people[60 - n:])
         cap.add(t + 100, udp_frame("10.17.1.3", "10.0.0.1", text.encode()))
