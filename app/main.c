@@ -343,7 +343,8 @@ main(int argc, char **argv)
 	struct rte_mempool *pool;
 	char err[512];
 	uint16_t port, port_count, queues[RTE_MAX_ETHPORTS], rxd[RTE_MAX_ETHPORTS];
-	unsigned int lcore, next_worker = 0, mbufs, index = 0;
+	unsigned int lcore, worker_lcore[WORKERS_MAX];
+	unsigned int next_worker = 0, mbufs;
 	int rc, status = 0;
 
 	/* Logs go to stderr: stdout carries the counts with --no-redis. */
@@ -370,9 +371,14 @@ main(int argc, char **argv)
 	for (unsigned int i = 0; i < ing.conf.udp_port_count; i++)
 		wire_ports_add(&ing.ports, ing.conf.udp_ports[i]);
 
-	RTE_LCORE_FOREACH_WORKER(lcore)
-		if (ing.worker_count < WORKERS_MAX)
-			ing.worker_count++;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (ing.worker_count == WORKERS_MAX) {
+			bad_option("EAL -l", "at most " RTE_STR(WORKERS_MAX)
+				   " worker lcores besides the main one");
+			goto usage_error;
+		}
+		worker_lcore[ing.worker_count++] = lcore;
+	}
 	if (ing.worker_count == 0) {
 		bad_option("EAL -l", "needs a worker lcore besides the main one, "
 			   "e.g. -l 0,1");
@@ -432,18 +438,15 @@ main(int argc, char **argv)
 			rte_strerror(rte_errno));
 		goto usage_error;
 	}
-	RTE_LCORE_FOREACH_WORKER(lcore) {
-		if (index == ing.worker_count)
-			break;
-		ing.workers[index] = worker_create(&ing, index, lcore);
-		if (ing.workers[index] == NULL) {
+	for (unsigned int i = 0; i < ing.worker_count; i++) {
+		ing.workers[i] = worker_create(&ing, i, worker_lcore[i]);
+		if (ing.workers[i] == NULL) {
 			fprintf(stderr, "crossings-ingest: cannot allocate the "
 				"tables of worker %u ([dedup] capacity = %u): give "
 				"the EAL more memory (-m, --socket-mem, hugepages)\n",
-				index, ing.conf.capacity);
+				i, ing.conf.capacity);
 			goto usage_error;
 		}
-		index++;
 	}
 	RTE_ETH_FOREACH_DEV(port) {
 		rc = port_setup(&ing, port, queues[port], rxd[port], pool, &next_worker);
@@ -469,12 +472,8 @@ main(int argc, char **argv)
 	/* A Redis that goes away mid-write is an error to handle, not a
 	 * reason to die. */
 	signal(SIGPIPE, SIG_IGN);
-	index = 0;
-	RTE_LCORE_FOREACH_WORKER(lcore) {
-		if (index == ing.worker_count)
-			break;
-		rte_eal_remote_launch(worker_main, ing.workers[index++], lcore);
-	}
+	for (unsigned int i = 0; i < ing.worker_count; i++)
+		rte_eal_remote_launch(worker_main, ing.workers[i], worker_lcore[i]);
 
 	control_loop(&ing, &opts, &output);
 

@@ -496,6 +496,13 @@ def test_bad_command_lines():
         ok = res.rc == 2 and len(lines) == 1 and want in lines[0] and not res.stdout
         tap("bad command line or configuration %r: one line, exit 2" % want, ok,
             "exit %d stderr %r stdout %r" % (res.rc, res.stderr[-600:], res.stdout[:200]))
+    # More worker lcores than the pipeline has room for (64) are refused,
+    # not left idle without a word.
+    res = run_ingest(INGEST, [pcap], workers=65)
+    lines = [l for l in res.stderr.splitlines() if l.startswith("crossings-ingest:")]
+    ok = res.rc == 2 and len(lines) == 1 and "EAL -l: at most 64 worker lcores" in lines[0]
+    tap("65 worker lcores: one line, exit 2", ok,
+        "exit %d stderr %r" % (res.rc, res.stderr[-600:]))
 
 
 def test_example_config():
