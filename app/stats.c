@@ -47,24 +47,26 @@ stats_sum(const struct ingest *ing, struct ingest_counters *sum)
 	}
 }
 
-uint64_t
-stats_frames(const struct ingest_counters *c)
+static uint64_t
+total(const uint64_t *counters, unsigned int count)
 {
 	uint64_t n = 0;
 
-	for (unsigned int i = 0; i < FRAME_COUNTER_COUNT; i++)
-		n += c->frames[i];
+	for (unsigned int i = 0; i < count; i++)
+		n += counters[i];
 	return n;
+}
+
+uint64_t
+stats_frames(const struct ingest_counters *c)
+{
+	return total(c->frames, FRAME_COUNTER_COUNT);
 }
 
 uint64_t
 stats_records(const struct ingest_counters *c)
 {
-	uint64_t n = 0;
-
-	for (unsigned int i = 0; i < RECORD_COUNTER_COUNT; i++)
-		n += c->records[i];
-	return n;
+	return total(c->records, RECORD_COUNTER_COUNT);
 }
 
 static void
