@@ -58,6 +58,10 @@ struct ingest_counters {
 	uint64_t records[RECORD_COUNTER_COUNT];
 	uint64_t invalid_by[MRZ_ERR_COUNT];	/* first error of the record */
 	uint64_t ring_full;		/* waits for space in an owner's ring */
+	/* With --record-core-cycles, TSC cycles of polling rounds that
+	 * received frames: in the ports' receive calls, and in all. */
+	uint64_t rx_cycles;
+	uint64_t busy_cycles;
 	uint64_t agg_nomem;		/* counts lost: table could not grow */
 } __rte_cache_aligned;
 
@@ -95,6 +99,7 @@ struct ingest {
 	int timestamp_offset;		/* mbuf dynfield, or -1 */
 	uint64_t timestamp_flag;
 	unsigned int worker_count;
+	bool record_cycles;		/* --record-core-cycles */
 	struct worker *workers[WORKERS_MAX];
 	volatile bool stop_rx;		/* set by main: stop polling, drain */
 	volatile bool quit;		/* set by main: every producer is done */
@@ -181,7 +186,7 @@ int worker_main(void *arg);
 /* stats.c */
 void stats_sum(const struct ingest *ing, struct ingest_counters *sum);
 void stats_line(const struct ingest *ing, const char *what, double seconds,
-		uint64_t frames_before);
+		const struct ingest_counters *before);
 int stats_telemetry_register(struct ingest *ing);
 uint64_t stats_frames(const struct ingest_counters *c);
 uint64_t stats_records(const struct ingest_counters *c);

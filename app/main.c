@@ -42,6 +42,7 @@ struct options {
 	double stats_interval_s;	/* 0: final stats only */
 	uint64_t dedup_prefill;
 	unsigned int mbufs;		/* 0: derived from queues and lcores */
+	bool record_cycles;
 };
 
 static volatile sig_atomic_t signalled;
@@ -65,6 +66,8 @@ usage(FILE *out)
 "  --dedup-prefill N      benchmarks: fill the deduplication tables with N keys\n"
 "  --mbufs N              mempool size (the pcap vdev's infinite_rx holds a\n"
 "                         whole capture in mbufs)\n"
+"  --record-core-cycles   benchmarks: time per frame in the ports' receive\n"
+"                         and in the rest of the worker, in the stats\n"
 "  --help\n");
 }
 
@@ -90,7 +93,10 @@ parse_seconds(const char *opt, const char *v, double *out)
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum { CONFIG = 256, REDIS, NO_REDIS, IDLE, STATS, PREFILL, MBUFS, HELP };
+	enum {
+		CONFIG = 256, REDIS, NO_REDIS, IDLE, STATS, PREFILL, MBUFS,
+		CYCLES, HELP
+	};
 	static const struct option longs[] = {
 		{ "config", required_argument, NULL, CONFIG },
 		{ "redis", required_argument, NULL, REDIS },
@@ -99,6 +105,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "stats-interval", required_argument, NULL, STATS },
 		{ "dedup-prefill", required_argument, NULL, PREFILL },
 		{ "mbufs", required_argument, NULL, MBUFS },
+		{ "record-core-cycles", no_argument, NULL, CYCLES },
 		{ "help", no_argument, NULL, HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -137,6 +144,9 @@ parse_options(int argc, char **argv, struct options *o)
 			o->mbufs = strtoul(optarg, &end, 10);
 			if (errno || *end != '\0' || o->mbufs < 1024 || o->mbufs > (1u << 26))
 				rc = bad_option("--mbufs", "expected 1024..67108864");
+			break;
+		case CYCLES:
+			o->record_cycles = true;
 			break;
 		case HELP:
 			usage(stdout);
@@ -280,7 +290,8 @@ static void
 control_loop(struct ingest *ing, const struct options *o, struct output *out)
 {
 	uint64_t start = rte_rdtsc(), last_change = start, last_stats = start;
-	uint64_t frames_seen = 0, frames_at_stats = 0;
+	uint64_t frames_seen = 0;
+	struct ingest_counters at_stats = { 0 };
 
 	while (!signalled) {
 		struct ingest_counters c;
@@ -297,9 +308,9 @@ control_loop(struct ingest *ing, const struct options *o, struct output *out)
 		if (o->stats_interval_s > 0 &&
 		    seconds_since(last_stats) >= o->stats_interval_s) {
 			stats_line(ing, "stats", seconds_since(last_stats),
-				   frames_at_stats);
+				   &at_stats);
 			last_stats = rte_rdtsc();
-			frames_at_stats = frames;
+			at_stats = c;
 		}
 		if (o->idle_exit_s > 0 && seconds_since(last_change) >= o->idle_exit_s) {
 			INGEST_LOG(INFO, "idle for %.1f s: stopping", o->idle_exit_s);
@@ -370,6 +381,7 @@ main(int argc, char **argv)
 		goto usage_error;
 	for (unsigned int i = 0; i < ing.conf.udp_port_count; i++)
 		wire_ports_add(&ing.ports, ing.conf.udp_ports[i]);
+	ing.record_cycles = opts.record_cycles;
 
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		if (ing.worker_count == WORKERS_MAX) {
@@ -480,7 +492,7 @@ main(int argc, char **argv)
 	/* Teardown as l3fwd: workers, final stats, ports, pools, then the
 	 * last flush (or the JSON). */
 	stop_workers(&ing);
-	stats_line(&ing, "final", 0, 0);
+	stats_line(&ing, "final", 0, NULL);
 	RTE_ETH_FOREACH_DEV(port) {
 		port_summary(port);
 		rte_eth_dev_stop(port);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <rte_cycles.h>
 #include <rte_telemetry.h>
 
 #include "ingest.h"
@@ -89,13 +90,39 @@ dedup_sum(const struct ingest *ing, struct dedup_stats *sum)
 	}
 }
 
+/*
+ * With --record-core-cycles: nanoseconds a frame in the ports' receive
+ * and in the rest of the worker's busy rounds, over the frames since
+ * before.
+ */
+static void
+cycles_text(const struct ingest *ing, const struct ingest_counters *c,
+	    const struct ingest_counters *before, char *text, size_t size)
+{
+	uint64_t frames = stats_frames(c) - stats_frames(before);
+	uint64_t rx = c->rx_cycles - before->rx_cycles;
+	uint64_t busy = c->busy_cycles - before->busy_cycles;
+	double ns = 1e9 / (double)rte_get_tsc_hz();
+
+	if (!ing->record_cycles || frames == 0) {
+		text[0] = '\0';
+		return;
+	}
+	/* A worker counts a round's receive before the round: a snapshot
+	 * between the two may hold more receive than busy time. */
+	snprintf(text, size, " time/frame: receive %.1f ns, the rest %.1f ns",
+		 (double)rx * ns / frames,
+		 (double)(busy > rx ? busy - rx : 0) * ns / frames);
+}
+
 void
 stats_line(const struct ingest *ing, const char *what, double seconds,
-	   uint64_t frames_before)
+	   const struct ingest_counters *before)
 {
+	static const struct ingest_counters start;
 	struct ingest_counters c;
 	struct dedup_stats d;
-	char drops[1024], redis[256] = "";
+	char drops[1024], redis[256] = "", cycles[128];
 	size_t used = 0;
 	uint64_t frames;
 
@@ -111,9 +138,12 @@ stats_line(const struct ingest *ing, const char *what, double seconds,
 			 ps.last_ack_ms ? (ingest_wall_ms() - ps.last_ack_ms) / 1e3 : -1.0,
 			 ps.connected ? "" : " DISCONNECTED");
 	}
+	if (before == NULL)
+		before = &start;
 	stats_sum(ing, &c);
 	dedup_sum(ing, &d);
 	frames = stats_frames(&c);
+	cycles_text(ing, &c, before, cycles, sizeof(cycles));
 	drops[0] = '\0';
 	for (unsigned int i = 1; i < FRAME_COUNTER_COUNT; i++)
 		if (c.frames[i] && used < sizeof(drops))
@@ -123,14 +153,14 @@ stats_line(const struct ingest *ing, const char *what, double seconds,
 		   " drops:%s records %" PRIu64 " crossing %" PRIu64 " dup %" PRIu64
 		   " retransmission %" PRIu64 " incomplete %" PRIu64 " invalid %" PRIu64
 		   " dedup %" PRIu64 "/%" PRIu64 " (%" PRIu64 " B/doc) evicted %" PRIu64
-		   "%s%s", what, frames,
-		   seconds > 0 ? (frames - frames_before) / seconds / 1e6 : 0.0,
+		   "%s%s%s", what, frames,
+		   seconds > 0 ? (frames - stats_frames(before)) / seconds / 1e6 : 0.0,
 		   c.frames[WIRE_DELIVERED], used ? drops : " none", stats_records(&c),
 		   c.records[RECORD_CROSSING], c.records[RECORD_DUP],
 		   c.records[RECORD_RETRANSMISSION], c.records[RECORD_INCOMPLETE],
 		   c.records[RECORD_INVALID], d.entries, d.capacity,
 		   d.capacity ? d.bytes / d.capacity : 0, d.evictions,
-		   c.agg_nomem ? " COUNTS LOST (out of memory)" : "", redis);
+		   cycles, c.agg_nomem ? " COUNTS LOST (out of memory)" : "", redis);
 }
 
 static struct ingest *telemetry_ingest;
@@ -165,6 +195,11 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *t)
 		rte_tel_data_add_dict_u64(t, name, c.invalid_by[i]);
 	}
 	rte_tel_data_add_dict_u64(t, "ring_full", c.ring_full);
+	if (ing->record_cycles) {
+		rte_tel_data_add_dict_u64(t, "cycles_receive", c.rx_cycles);
+		rte_tel_data_add_dict_u64(t, "cycles_busy", c.busy_cycles);
+		rte_tel_data_add_dict_u64(t, "tsc_hz", rte_get_tsc_hz());
+	}
 	rte_tel_data_add_dict_u64(t, "counts_lost_nomem", c.agg_nomem);
 	rte_tel_data_add_dict_u64(t, "dedup_entries", d.entries);
 	rte_tel_data_add_dict_u64(t, "dedup_capacity", d.capacity);

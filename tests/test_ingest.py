@@ -10,6 +10,7 @@ import collections
 import json
 import os
 import random
+import re
 import struct
 import sys
 import tempfile
@@ -431,6 +432,27 @@ def test_defaults():
                  {"unknown_source": 1, "total": 11})
 
 
+def test_record_core_cycles():
+    """--record-core-cycles splits the worker's time per frame between the
+    port's receive and the rest; without it, the stats say nothing of it."""
+    rng = random.Random(10)
+    cap = Capture()
+    for i, d in enumerate(docs(200, rng, fmt_mix=("TD3",))):
+        cap.add(T0 + i, udp_frame("10.17.0.21", "10.0.0.1", d.text().encode()))
+    pcap = capture_file(cap, "cycles.pcap")
+    config = write_config(CONFIG)
+    pattern = r"final: frames 200 .* time/frame: receive ([\d.]+) ns, the rest ([\d.]+) ns"
+    res = run_ingest(INGEST, [pcap], config=config, extra=["--record-core-cycles"])
+    m = re.search(pattern, res.stderr)
+    tap("--record-core-cycles: receive and the rest, in ns a frame", res.rc == 0 and
+        m is not None and float(m.group(1)) > 0 and float(m.group(2)) > 0,
+        "exit %d %s" % (res.rc, res.stderr[-800:]))
+    res = run_ingest(INGEST, [pcap], config=config)
+    tap("without --record-core-cycles, no time a frame", res.rc == 0 and
+        "final: frames 200 " in res.stderr and "time/frame" not in res.stderr,
+        "exit %d %s" % (res.rc, res.stderr[-800:]))
+
+
 def test_fuzz():
     """Mutated frames: no crash, and the JSON agrees with the counters."""
     rng = random.Random(9)
@@ -535,7 +557,8 @@ def test_telemetry():
     proc = subprocess.Popen(ingest_command(INGEST, "net_pcap0,rx_pcap=" +
                                            capture_file(cap, "telemetry.pcap"), prefix,
                                            write_config(CONFIG),
-                                           ["--no-redis", "--idle-exit", "4"]),
+                                           ["--no-redis", "--idle-exit", "4",
+                                            "--record-core-cycles"]),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     reply = {}
     try:
@@ -559,6 +582,9 @@ def test_telemetry():
         reply.get("frames") == 4 and reply.get("frames_unknown_source") == 1 and
         reply.get("records_crossing") == 3 and reply.get("dedup_entries") == 3 and
         reply.get("dedup_capacity", 0) >= 65536, reply)
+    tap("telemetry /crossings/stats: with --record-core-cycles, the worker's cycles",
+        0 < reply.get("cycles_receive", 0) <= reply.get("cycles_busy", 0) and
+        reply.get("tsc_hz", 0) > 0, reply)
 
 
 def test_signals():
@@ -606,6 +632,7 @@ def main():
     test_example_config()
     test_telemetry()
     test_signals()
+    test_record_core_cycles()
     test_fuzz()
     test_bad_command_lines()
     return tap_end()

@@ -7,7 +7,9 @@
 # One worker lcore; the deduplication table is pre-filled with PREFILL
 # documents. crossings-ingest runs with --no-redis and publishing to a
 # private redis-server (flush every 100 ms), to show that publishing
-# does not slow the workers.
+# does not slow the workers. The run without Redis records where the
+# worker's time goes (--record-core-cycles): nanoseconds a frame in the
+# vdev's receive and in the rest of the pipeline.
 #
 # A shared virtual machine runs the same binary at rates that differ by
 # half from one minute to the next, so the three programs take turns
@@ -81,7 +83,7 @@ run_testpmd() {
 core() { taskset -c 1 build/tools/bench-core 1 | cut -d' ' -f1 >>"$1"; }
 for r in $(seq "$rounds"); do
 	core "$work/core.$r.txt"
-	run_ingest "$work/ingest.$r.log" --no-redis
+	run_ingest "$work/ingest.$r.log" --no-redis --record-core-cycles
 	core "$work/core.$r.txt"
 	run_ingest "$work/ingest-redis.$r.log"
 	run_testpmd "$work/testpmd.$r.log"
@@ -90,16 +92,23 @@ done
 python3 - "$work" "$rounds" <<'PY'
 import re, statistics, sys
 work, rounds = sys.argv[1], int(sys.argv[2])
+med = statistics.median
 def ingest(path):
     # The first second holds start-up; the median resists a noisy neighbour.
     return [float(x) for x in re.findall(r"stats: frames \d+ \(([\d.]+) Mpps\)",
                                          open(path).read())][1:]
+def split(path):
+    """Medians of the seconds' receive and rest, in ns a frame."""
+    t = re.findall(r"stats: .* time/frame: receive ([\d.]+) ns, the rest ([\d.]+) ns",
+                   open(path).read())[1:]
+    if not t:
+        sys.exit("bench-ingest: no time a frame in %s" % path)
+    return med([float(a) for a, _ in t]), med([float(b) for _, b in t])
 def testpmd(path):
     pps = [int(x) / 1e6 for x in re.findall(r"Rx-pps:\s+(\d+)",
                                             open(path, errors="replace").read())]
     return [x for x in pps[1:] if x > 0]
-med = statistics.median
-a, r, b, best = [], [], [], []
+a, r, b, best, rx, rest = [], [], [], [], [], []
 for i in range(1, rounds + 1):
     sa = ingest("%s/ingest.%d.log" % (work, i))
     sr = ingest("%s/ingest-redis.%d.log" % (work, i))
@@ -107,11 +116,13 @@ for i in range(1, rounds + 1):
     if not sa or not sr or not sb:
         sys.exit("bench-ingest: no figures in round %d (see logs)" % i)
     a.append(med(sa)); r.append(med(sr)); b.append(med(sb)); best.append(max(sa))
+    x, y = split("%s/ingest.%d.log" % (work, i))
+    rx.append(x); rest.append(y)
     core = open("%s/core.%d.txt" % (work, i)).read().split()
-    print("round %d: ingest %.2f Mpps (best second %.2f; worker core %s "
-          "adds/cycle before and after), with Redis %.2f, testpmd rxonly %.2f; "
-          "ingest/testpmd %.2f" % (i, a[-1], best[-1], "/".join(core), r[-1],
-                                   b[-1], a[-1] / b[-1]))
+    print("round %d: ingest %.2f Mpps (best second %.2f; receive %.1f + the rest "
+          "%.1f ns a frame; worker core %s adds/cycle before and after), with "
+          "Redis %.2f, testpmd rxonly %.2f; ingest/testpmd %.2f"
+          % (i, a[-1], best[-1], x, y, "/".join(core), r[-1], b[-1], a[-1] / b[-1]))
 log = open("%s/ingest.%d.log" % (work, rounds)).read()
 occupancy = re.findall(r"dedup (\d+)/(\d+) \((\d+) B/doc\)", log)[-1]
 flushes = re.findall(r"redis: flushes (\d+) pending (\d+)",
@@ -119,6 +130,8 @@ flushes = re.findall(r"redis: flushes (\d+) pending (\d+)",
 print("crossings-ingest --no-redis: %.2f Mpps (median of %d rounds; min %.2f, max %.2f; "
       "best second %.2f), dedup table %s/%s documents, %s B/doc"
       % (med(a), rounds, min(a), max(a), max(best), *occupancy))
+print("crossings-ingest time a frame: receive (pcap vdev) %.1f ns, the rest %.1f ns "
+      "(medians of the rounds; 100 ns a frame is 10 Mpps)" % (med(rx), med(rest)))
 print("crossings-ingest with Redis: %.2f Mpps (median of %d rounds; min %.2f, max %.2f), "
       "%s flushes acknowledged" % (med(r), rounds, min(r), max(r),
                                    flushes[-1][0] if flushes else "no"))
