@@ -54,8 +54,8 @@ be32(const uint8_t *p)
  * a time, headers and the rest 4 bytes at a time. A ones' complement
  * sum is the same in either byte order, so words are added as they lie
  * in memory; values the caller adds (lengths, protocol) go in network
- * order, and the result is only ever compared with 0xffff, which reads
- * the same both ways.
+ * order, and the result is only ever tested by sums_to_ones(): whether
+ * it folds to 0xffff, which reads the same both ways.
  */
 static inline uint64_t
 sum_bytes(const uint8_t *p, size_t n, uint64_t sum)
@@ -143,12 +143,6 @@ net16(uint16_t v)
 	return h;
 }
 
-static bool
-udp_checksum_ok(uint64_t pseudo, const uint8_t *udp, uint16_t udp_len)
-{
-	return sums_to_ones(sum_bytes(udp, udp_len, pseudo));
-}
-
 /* Inlined into both IP decoders, with its seven arguments: as a call
  * it took 18 instructions a frame. */
 static inline __attribute__((always_inline)) enum wire_verdict
@@ -174,8 +168,8 @@ decode_udp(const uint8_t *udp, size_t avail, uint64_t pseudo, bool v6,
 		uint16_t stored = be16(udp + 6);
 
 		if ((stored != 0 || v6) &&
-		    !udp_checksum_ok(pseudo + net16(udp_len) + net16(IPPROTO_UDP_),
-				     udp, udp_len))
+		    !sums_to_ones(sum_bytes(udp, udp_len, pseudo + net16(udp_len) +
+					    net16(IPPROTO_UDP_))))
 			return WIRE_DROP_BAD_UDP_CHECKSUM;
 	}
 	d->payload = udp + 8;
