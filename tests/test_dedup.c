@@ -75,6 +75,12 @@ START_TEST(document_keys)
 	ck_assert_uint_ne(dedup_document_key(&s2, &a, 17, 2), ka);
 	ck_assert_uint_ne(dedup_document_key(&s1, &a, 18, 2), ka);
 	ck_assert_uint_ne(dedup_document_key(&s1, &a, 17, 1), ka);
+	/* Checkpoint ids the configuration does not name (bit 32 set), and
+	 * any checkpoint at all (scope = direction), are scopes of their
+	 * own. */
+	ck_assert_uint_ne(dedup_document_key(&s1, &a, UINT64_C(1) << 32 | 17, 2), ka);
+	ck_assert_uint_ne(dedup_document_key(&s1, &a, UINT64_MAX, 2),
+			  dedup_document_key(&s1, &a, UINT64_C(0x1ffffffff), 2));
 	b = document("752123457", "RUS", "950615");
 	ck_assert_uint_ne(dedup_document_key(&s1, &b, 17, 2), ka);
 	b = document("752123456", "KAZ", "950615");

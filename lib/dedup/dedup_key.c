@@ -122,20 +122,28 @@ load_le32(const void *p)
 }
 
 /*
- * SipHash-1-3 over message words, for keys laid out in registers: bytes
- * stored one field at a time and read back as words would stall the
- * loads (no store forwarding across several stores).
+ * SipHash-1-3 over message words and a last block of up to 7 bytes, for
+ * keys laid out in registers: bytes stored one field at a time and read
+ * back as words would stall the loads (no store forwarding across
+ * several stores).
  */
 static inline __attribute__((always_inline)) uint64_t
 siphash13_words(const struct dedup_secret *secret, const uint64_t *w,
-		size_t n)
+		size_t n, uint64_t tail)
 {
 	struct sip s = sip_start(secret);
 
 	for (size_t i = 0; i < n; i++)
 		sip_word(&s, w[i]);
-	return sip_finish(&s, (uint64_t)(8 * n) << 56);
+	return sip_finish(&s, tail | (uint64_t)(8 * n + 7) << 56);
 }
+
+/* The checkpoint's low seven bytes: every value callers pass (an index,
+ * AGG_CHECKPOINT_UNNAMED | id, or UINT64_MAX for any checkpoint) stays
+ * distinct, and it fills the message's last block, whose eighth byte is
+ * the length. A message of whole words would need a block of the length
+ * alone: a SipHash round more. */
+#define CHECKPOINT_BYTES UINT64_C(0x00ffffffffffffff)
 
 uint64_t
 dedup_document_key(const struct dedup_secret *secret,
@@ -149,23 +157,22 @@ dedup_document_key(const struct dedup_secret *secret,
 	 * nationality arrays is always 0, free for direction and length.
 	 */
 	const char *number = doc->document_number;
-	uint64_t w[6] = {
+	uint64_t w[5] = {
 		load_le32(doc->issuing_state) | load_le32(doc->nationality) << 32 |
 			(uint64_t)direction << 24 |
 			(uint64_t)doc->document_number_len << 56,
 		load_le32(doc->birth_date) | load_le16(doc->birth_date + 4) << 32 |
 			load_le16(number + 8) << 48,
-		checkpoint,
 		load_le64((const uint8_t *)number),
 	};
 
 	/* Numbers of up to 10 characters, all but long TD1/TD2 ones, fit
-	 * in four words. */
+	 * in three words. */
 	if (doc->document_number_len <= 10)
-		return siphash13_words(secret, w, 4);
-	w[4] = load_le64((const uint8_t *)number + 10);
-	w[5] = load_le32(number + 18) | load_le8(number + 22) << 32;
-	return siphash13_words(secret, w, 6);
+		return siphash13_words(secret, w, 3, checkpoint & CHECKPOINT_BYTES);
+	w[3] = load_le64((const uint8_t *)number + 10);
+	w[4] = load_le32(number + 18) | load_le8(number + 22) << 32;
+	return siphash13_words(secret, w, 5, checkpoint & CHECKPOINT_BYTES);
 }
 
 uint64_t

@@ -40,7 +40,8 @@ uint64_t dedup_siphash(const struct dedup_secret *secret, const void *data,
 /**
  * Key of a document within a scope: issuing state, document number,
  * nationality and birth date, plus the scope's context (checkpoint and
- * direction, or direction alone, as the caller passes them).
+ * direction, or direction alone, as the caller passes them): a
+ * checkpoint below 2^55, or UINT64_MAX for any checkpoint.
  */
 uint64_t dedup_document_key(const struct dedup_secret *secret,
 			    const struct mrz_fields *doc, uint64_t checkpoint,
