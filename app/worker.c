@@ -336,12 +336,23 @@ framed_datagram(struct worker *w, const struct wire_datagram *d, int64_t rx_ms)
 	COUNT(w, frames[rc < 0 ? FRAME_MALFORMED : WIRE_DELIVERED], 1);
 }
 
+/* The reassembler's name for a datagram's source. Most datagrams come
+ * and go with nothing pending anywhere, and never need it. */
+static inline const struct reasm_source *
+source_of(const struct wire_datagram *d, struct reasm_source *src)
+{
+	src->family = d->family;
+	src->port = d->src_port;
+	memcpy(src->addr, d->src_addr, sizeof(src->addr));
+	return src;
+}
+
 static void
 raw_datagram(struct worker *w, const struct wire_datagram *d, int64_t rx_ms)
 {
 	const struct ingest *ing = w->ing;
 	const struct conf_scanner *scanner;
-	struct reasm_source src = { .family = d->family, .port = d->src_port };
+	struct reasm_source src;
 	int s = registry_scanner(ing->registry, d->family, d->src_addr);
 
 	if (s < 0) {
@@ -349,7 +360,6 @@ raw_datagram(struct worker *w, const struct wire_datagram *d, int64_t rx_ms)
 		return;
 	}
 	scanner = &ing->conf.scanners[s];
-	memcpy(src.addr, d->src_addr, sizeof(src.addr));
 	COUNT(w, frames[WIRE_DELIVERED], 1);
 	/* Most serial-device servers send a record per datagram: when the
 	 * MRZ check's vector path takes it as one valid record and nothing
@@ -357,7 +367,8 @@ raw_datagram(struct worker *w, const struct wire_datagram *d, int64_t rx_ms)
 	 * Anything else is split into lines and its records parsed there,
 	 * once: the try in place is the vector path alone, so that a
 	 * record it declines is not classified twice. */
-	if (!reasm_has_partial(w->reasm, &src)) {
+	if (reasm_pending(w->reasm) == 0 || !reasm_has_partial(w->reasm,
+							       source_of(d, &src))) {
 		const uint8_t *p = d->payload, *end = p + d->payload_len;
 		struct mrz_fields f;
 
@@ -375,7 +386,8 @@ raw_datagram(struct worker *w, const struct wire_datagram *d, int64_t rx_ms)
 	w->raw_checkpoint = scanner->checkpoint;
 	w->raw_direction = scanner->direction;
 	COUNT(w, records[RECORD_INCOMPLETE],
-	      reasm_datagram(w->reasm, &src, rx_ms, d->payload, d->payload_len));
+	      reasm_datagram(w->reasm, source_of(d, &src), rx_ms, d->payload,
+			     d->payload_len));
 }
 
 static void
