@@ -128,7 +128,7 @@ START_TEST(profile_fields)
 	ck_assert_str_eq(f[3], "age:18-27");
 	ck_assert_str_eq(f[4], "doc:P");
 	ck_assert_str_eq(f[5], "x:RUS:M:18-27");
-	agg_profile_fields(agg_profile("D", '<', AGG_BAND_UNKNOWN, 'I'), &b, f);
+	agg_profile_fields(agg_profile("D\0", '<', AGG_BAND_UNKNOWN, 'I'), &b, f);
 	ck_assert_str_eq(f[1], "nat:D");
 	ck_assert_str_eq(f[2], "sex:X");
 	ck_assert_str_eq(f[3], "age:unknown");

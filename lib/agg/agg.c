@@ -139,20 +139,28 @@ agg_format_day(uint32_t hour, char out[9])
 
 static const char sex_letters[3] = { 'M', 'F', 'X' };
 
-uint32_t
-agg_profile(const char *nationality, char sex, unsigned int band, char doc)
+/* A letter's number, 'A' 1 to 'Z' 26, is its low five bits in ASCII;
+ * a padding NUL's are 0. */
+static inline uint32_t
+letter_number(char c)
 {
-	uint32_t p = 0;
+	return (uint32_t)(unsigned char)c & 0x1f;
+}
 
-	for (int i = 0; i < 3 && nationality[i] != '\0'; i++)
-		p |= (uint32_t)(nationality[i] - 'A' + 1) << (NAT_SHIFT + 5 * i);
+uint32_t
+agg_profile(const char nationality[static 3], char sex, unsigned int band,
+	    char doc)
+{
+	uint32_t p = letter_number(nationality[0]) << NAT_SHIFT |
+		letter_number(nationality[1]) << (NAT_SHIFT + 5) |
+		letter_number(nationality[2]) << (NAT_SHIFT + 10);
 	/* M 0, F 1, else 2, without a branch: sexes come in no order a
 	 * predictor could learn. */
 	uint32_t not_m = sex != 'M', not_f = sex != 'F';
 
 	p |= (not_m + (not_m & not_f)) << SEX_SHIFT;
 	p |= (uint32_t)(band & 0xf) << BAND_SHIFT;
-	p |= (uint32_t)(doc - 'A' + 1) << DOC_SHIFT;
+	p |= letter_number(doc) << DOC_SHIFT;
 	return p;
 }
 

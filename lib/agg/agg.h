@@ -140,7 +140,8 @@ void agg_format_day(uint32_t hour, char out[9]);
  * Profile of a crossing.
  *
  * @param nationality
- *   The nationality code, fillers removed: 1 to 3 letters A-Z.
+ *   The nationality code, fillers removed: 1 to 3 letters A-Z, padded
+ *   with NULs to 3 characters (as struct mrz_fields holds it).
  * @param sex
  *   'M', 'F', 'X' or '<' ('<' counts as X).
  * @param band
@@ -148,8 +149,8 @@ void agg_format_day(uint32_t hour, char out[9]);
  * @param doc
  *   First letter of the document code, A-Z.
  */
-uint32_t agg_profile(const char *nationality, char sex, unsigned int band,
-		     char doc);
+uint32_t agg_profile(const char nationality[static 3], char sex,
+		     unsigned int band, char doc);
 
 /** Longest field name: "x:" + 3 + ":" + 1 + ":" + band. */
 #define AGG_FIELD_MAX 24
