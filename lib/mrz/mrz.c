@@ -876,12 +876,15 @@ fast_split(const char *buf, size_t len, struct mrz_lines *l,
 {
 	size_t line_len, sep, stride, count, body;
 
-	if (len > 30 && is_terminator(buf[30]))
+	/* Passports (44) first. A terminator where one shape's line ends
+	 * is inside a line of the others, so the order decides no
+	 * verdict, only how soon the usual shape is found. */
+	if (len > 44 && is_terminator(buf[44]))
+		line_len = 44;
+	else if (len > 30 && is_terminator(buf[30]))
 		line_len = 30;
 	else if (len > 36 && is_terminator(buf[36]))
 		line_len = 36;
-	else if (len > 44 && is_terminator(buf[44]))
-		line_len = 44;
 	else if (len == 90 || len == 72 || len == 88)
 		line_len = len == 90 ? 30 : len / 2;
 	else
