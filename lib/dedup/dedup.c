@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_malloc.h>
@@ -131,19 +132,25 @@ pop_head(struct dedup_table *t, int64_t now_ms)
 		t->expired++;
 }
 
-int
-dedup_seen(struct dedup_table *t, uint64_t key, int64_t time_ms)
+static inline bool
+in_window(const struct dedup_table *t, const struct slot *s, int64_t time_ms)
 {
-	void *data;
+	return llabs(time_ms - s->time_ms) < t->window_ms;
+}
+
+/*
+ * Counts a key: it goes to the FIFO's tail. old is its live slot, when
+ * the table holds it (counted again after its window), else NULL.
+ */
+static void
+count_key(struct dedup_table *t, uint64_t key, int64_t time_ms,
+	  struct slot *old)
+{
 	struct slot *s;
 	uint32_t index;
 
-	if (rte_hash_lookup_data(t->hash, &key, &data) >= 0) {
-		s = &t->fifo[(uintptr_t)data];
-		if (llabs(time_ms - s->time_ms) < t->window_ms)
-			return 1;
-		/* Counted again: the key moves to the tail. */
-		s->time_ms = TOMBSTONE;
+	if (old != NULL) {
+		old->time_ms = TOMBSTONE;
 		t->entries--;
 	}
 	/* Keys leave only when room is needed, oldest first. Dropping keys
@@ -159,9 +166,36 @@ dedup_seen(struct dedup_table *t, uint64_t key, int64_t time_ms)
 	s->key = key;
 	s->time_ms = time_ms;
 	t->entries++;
-	/* Cannot fail: the table holds capacity keys and holds fewer. */
-	rte_hash_add_key_data(t->hash, &key, (void *)(uintptr_t)index);
+	/* Cannot fail: the table holds capacity keys and holds fewer. An
+	 * upsert: a key counted again gets its new slot. */
+	rte_hash_add_key_with_hash_data(t->hash, &key, key_sig(key),
+					(void *)(uintptr_t)index);
+}
+
+int
+dedup_seen(struct dedup_table *t, uint64_t key, int64_t time_ms)
+{
+	struct slot *s = NULL;
+	void *data;
+
+	if (rte_hash_lookup_with_hash_data(t->hash, &key, key_sig(key),
+					   &data) >= 0) {
+		s = &t->fifo[(uintptr_t)data];
+		if (in_window(t, s, time_ms))
+			return 1;
+	}
+	count_key(t, key, time_ms, s);
 	return 0;
+}
+
+/* Whether a key occurs among the first n of a batch. */
+static bool
+in_batch(const uint64_t *keys, unsigned int n, uint64_t key)
+{
+	for (unsigned int j = 0; j < n; j++)
+		if (keys[j] == key)
+			return true;
+	return false;
 }
 
 void
@@ -186,21 +220,30 @@ dedup_seen_bulk(struct dedup_table *t, const uint64_t *keys,
 	for (unsigned int i = 0; i < n; i++)
 		if (hits >> i & 1)
 			rte_prefetch0(&t->fifo[(uintptr_t)data[i]]);
+	/*
+	 * Earlier keys of the batch may have changed the table since the
+	 * bulk lookup. A hit stands if its slot still holds the key and no
+	 * tombstone: that is the key's one live slot (a slot dropped at the
+	 * head is at once the tail and holds the new key). A miss stands
+	 * unless an earlier key of the batch was the same, since only
+	 * adding a key makes it found. Either way the lookup is not made
+	 * again; anything else takes the full path, on memory the bulk
+	 * lookup brought into cache.
+	 */
 	for (unsigned int i = 0; i < n; i++) {
-		/* A hit answers only if no earlier key of the batch moved
-		 * or dropped its slot: a slot holding its key and no
-		 * tombstone is the key's one live slot (a slot dropped at
-		 * the head is at once the tail and holds the new key).
-		 * Anything else takes the full path, on memory the bulk
-		 * lookup brought into cache. */
 		if (hits >> i & 1) {
-			const struct slot *s = &t->fifo[(uintptr_t)data[i]];
+			struct slot *s = &t->fifo[(uintptr_t)data[i]];
 
-			if (s->key == keys[i] && s->time_ms != TOMBSTONE &&
-			    llabs(time_ms[i] - s->time_ms) < t->window_ms) {
-				seen[i] = 1;
+			if (s->key == keys[i] && s->time_ms != TOMBSTONE) {
+				seen[i] = in_window(t, s, time_ms[i]);
+				if (unlikely(!seen[i]))
+					count_key(t, keys[i], time_ms[i], s);
 				continue;
 			}
+		} else if (!in_batch(keys, i, keys[i])) {
+			seen[i] = 0;
+			count_key(t, keys[i], time_ms[i], NULL);
+			continue;
 		}
 		seen[i] = dedup_seen(t, keys[i], time_ms[i]);
 	}
