@@ -71,7 +71,11 @@ dedup_create(const char *name, uint32_t capacity, int64_t window_ms,
 {
 	struct rte_hash_parameters p = {
 		.name = name,
-		.entries = capacity,
+		/* A table at capacity is full for good (keys leave only to
+		 * make room), so the hash gets headroom: at 100% load most
+		 * keys sit in second-choice and extendable buckets, and an
+		 * add searches them all. */
+		.entries = capacity + capacity / 4,
 		.key_len = sizeof(uint64_t),
 		.hash_func = key_hash,
 		.socket_id = socket_id,
