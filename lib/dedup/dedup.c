@@ -128,7 +128,7 @@ pop_head(struct dedup_table *t, int64_t now_ms)
 	t->used--;
 	if (s->time_ms == TOMBSTONE)
 		return;
-	rte_hash_del_key(t->hash, &s->key);
+	rte_hash_del_key_with_hash(t->hash, &s->key, key_sig(s->key));
 	t->entries--;
 	if (now_ms - s->time_ms < t->window_ms)
 		t->evictions++;
