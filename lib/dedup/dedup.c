@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include <rte_branch_prediction.h>
+#include <rte_common.h>
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_malloc.h>
@@ -74,8 +75,9 @@ dedup_create(const char *name, uint32_t capacity, int64_t window_ms,
 		/* A table at capacity is full for good (keys leave only to
 		 * make room), so the hash gets headroom: at 100% load most
 		 * keys sit in second-choice and extendable buckets, and an
-		 * add searches them all. */
-		.entries = capacity + capacity / 4,
+		 * add searches them all. rte_hash takes at most 2^30. */
+		.entries = (uint32_t)RTE_MIN((uint64_t)capacity + capacity / 4,
+					     (uint64_t)RTE_HASH_ENTRIES_MAX),
 		.key_len = sizeof(uint64_t),
 		.hash_func = key_hash,
 		.socket_id = socket_id,
