@@ -65,14 +65,21 @@ struct ingest_counters {
 	uint64_t agg_nomem;		/* counts lost: table could not grow */
 } __rte_cache_aligned;
 
-/* A record on its way to the lcore that owns its key. */
+/*
+ * A record on its way to the lcore that owns its key. A valid record
+ * carries the fields its profile is made of, not the profile: the
+ * owner makes it for crossings only, as a re-scan is counted without.
+ */
 struct record_msg {
 	uint64_t doc_key;		/* valid records */
 	uint64_t frame_key;		/* framed records; 0 for raw */
 	uint64_t bucket;		/* agg_bucket() */
 	int64_t time_ms;		/* event time */
-	uint32_t profile;		/* agg_profile(), or AGG_PROFILE_INVALID */
-	uint32_t error;			/* lowest MRZ error bit when invalid */
+	uint32_t error;			/* lowest MRZ error bit; 0 when valid */
+	char nationality[3];		/* as struct mrz_fields holds them */
+	char sex;
+	char birth_date[6];
+	char document_letter;
 };
 
 /* An RX queue a worker polls. */
@@ -120,7 +127,7 @@ struct worker {
 	uint32_t swap_request;		/* main asks for the tables to swap */
 	uint32_t swap_done;		/* the worker did (release) */
 	int64_t latest_ms;		/* latest receive time seen */
-	struct agg_day today;		/* the date of the last record's day */
+	struct agg_day today;		/* the date of the last crossing's day */
 	volatile bool rx_done;		/* outbox flushed, no more records */
 	/* The datagram whose raw text reasm is joining. */
 	uint64_t raw_checkpoint;

@@ -91,6 +91,21 @@ count_in_table(struct worker *w, uint64_t bucket, uint32_t profile)
 		COUNT(w, agg_nomem, 1);
 }
 
+/* A crossing's profile, with its age on the event's UTC day. */
+static uint32_t
+crossing_profile(struct worker *w, const struct record_msg *m)
+{
+	uint32_t day = agg_hour_of(m->time_ms) / 24;
+	int age;
+
+	if (day != w->today.days)
+		agg_day_set(&w->today, day);
+	age = agg_age_on(m->birth_date, &w->today);
+	return agg_profile(m->nationality, m->sex, age < 0 ? AGG_BAND_UNKNOWN :
+			   agg_band_of(&w->ing->conf.bands, age),
+			   m->document_letter);
+}
+
 /*
  * Records whose keys this worker owns: where each ends. The batch's
  * keys are looked up together (frames first, then documents), with the
@@ -118,7 +133,7 @@ own_records(struct worker *w, const struct record_msg *m, unsigned int n)
 		retransmitted[index[j]] = seen[j];
 	k = 0;
 	for (unsigned int i = 0; i < n; i++) {
-		if (!retransmitted[i] && m[i].profile != AGG_PROFILE_INVALID) {
+		if (!retransmitted[i] && m[i].error == 0) {
 			keys[k] = m[i].doc_key;
 			times[k] = m[i].time_ms;
 			index[k++] = i;
@@ -132,7 +147,7 @@ own_records(struct worker *w, const struct record_msg *m, unsigned int n)
 	for (unsigned int i = 0; i < n; i++) {
 		if (retransmitted[i]) {
 			COUNT(w, records[RECORD_RETRANSMISSION], 1);
-		} else if (m[i].profile == AGG_PROFILE_INVALID) {
+		} else if (m[i].error != 0) {
 			COUNT(w, records[RECORD_INVALID], 1);
 			COUNT(w, invalid_by[__builtin_ctz(m[i].error)], 1);
 			count_in_table(w, m[i].bucket, AGG_PROFILE_INVALID);
@@ -141,7 +156,8 @@ own_records(struct worker *w, const struct record_msg *m, unsigned int n)
 			count_in_table(w, m[i].bucket, AGG_PROFILE_DUP);
 		} else {
 			COUNT(w, records[RECORD_CROSSING], 1);
-			count_in_table(w, m[i].bucket, m[i].profile);
+			count_in_table(w, m[i].bucket,
+				       crossing_profile(w, &m[i]));
 		}
 	}
 }
@@ -204,11 +220,12 @@ flush_outboxes(struct worker *w)
  * outbox to that owner. The record is written in its slot field by
  * field: built elsewhere and copied, it would be read back as 16-byte
  * words from 8-byte stores, which the store buffer cannot forward.
+ * f is the valid record's fields, NULL with an error.
  */
-static inline void
+static inline __attribute__((always_inline)) void
 send_record(struct worker *w, unsigned int owner, uint64_t doc_key,
 	    uint64_t frame_key, uint64_t bucket, int64_t time_ms,
-	    uint32_t profile, uint32_t error)
+	    const struct mrz_fields *f, uint32_t error)
 {
 	bool own = owner == w->index;
 	struct record_msg *m = own ? &w->own[w->own_count] :
@@ -218,8 +235,13 @@ send_record(struct worker *w, unsigned int owner, uint64_t doc_key,
 	m->frame_key = frame_key;
 	m->bucket = bucket;
 	m->time_ms = time_ms;
-	m->profile = profile;
 	m->error = error;
+	if (f != NULL) {
+		memcpy(m->nationality, f->nationality, sizeof(m->nationality));
+		m->sex = f->sex;
+		memcpy(m->birth_date, f->birth_date, sizeof(m->birth_date));
+		m->document_letter = f->document_code[0];
+	}
 	if (own) {
 		if (++w->own_count == DEDUP_BULK_MAX)
 			flush_own(w);
@@ -240,31 +262,21 @@ parsed_record(struct worker *w, const struct mrz_fields *f, uint32_t err,
 	      uint64_t frame_key)
 {
 	const struct ingest *ing = w->ing;
-	uint32_t hour = agg_hour_of(time_ms), day = hour / 24;
-	uint64_t bucket = agg_bucket(checkpoint, direction, hour);
+	uint64_t bucket = agg_bucket(checkpoint, direction, agg_hour_of(time_ms));
 	uint64_t doc_key;
-	uint32_t profile;
-	int age;
 
 	if (err != 0) {
 		/* A raw record has no key: nothing to deduplicate. */
 		send_record(w, frame_key == 0 ? w->index :
 			    ingest_owner_of(ing, frame_key), 0, frame_key,
-			    bucket, time_ms, AGG_PROFILE_INVALID, err & -err);
+			    bucket, time_ms, NULL, err & -err);
 		return;
 	}
-	if (day != w->today.days)
-		agg_day_set(&w->today, day);
-	age = agg_age_on(f->birth_date, &w->today);
-	profile = agg_profile(f->nationality, f->sex,
-			      age < 0 ? AGG_BAND_UNKNOWN :
-			      agg_band_of(&ing->conf.bands, age),
-			      f->document_code[0]);
 	doc_key = dedup_document_key(&ing->secret, f,
 			ing->conf.scope == CONF_SCOPE_DIRECTION ? UINT64_MAX : checkpoint,
 			direction);
 	send_record(w, ingest_owner_of(ing, doc_key), doc_key, frame_key, bucket,
-		    time_ms, profile, 0);
+		    time_ms, f, 0);
 }
 
 /* Parses a record and sends it on. frame_key is 0 for raw text. */
