@@ -114,12 +114,12 @@ stages = [
     ("decode", cost.get("wire_decode", 0)),
     ("MRZ check", mrz),
     ("document key", cost.get("dedup_document_key", 0)),
-    ("dedup lookup and counting", cost.get("own_records", 0)),
+    ("dedup, counting, profiles", cost.get("own_records", 0)),
 ]
 print("instructions per frame, %d frames counted:" % frames)
 for name, n in stages:
     print("  %-28s %7.1f" % (name, n / frames))
-print("  %-28s %7.1f" % ("the rest: age, profile, ...",
+print("  %-28s %7.1f" % ("the rest: scanner, loop, ...",
                          (total - sum(n for _, n in stages)) / frames))
 print("  %-28s %7.1f" % ("worker, all", total / frames))
 PY
