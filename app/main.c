@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,6 +70,43 @@ usage(FILE *out)
 "  --record-core-cycles   benchmarks: time per frame in the ports' receive\n"
 "                         and in the rest of the worker, in the stats\n"
 "  --help\n");
+}
+
+/*
+ * Whether the EAL would keep hugepage files: by default it leaves them
+ * in hugetlbfs after the process ends, to be re-created at the next
+ * start, so after a crash or a SIGKILL they hold what the mempool held,
+ * MRZ text of real documents included. Not when the command line chose
+ * otherwise: --huge-unlink=..., --in-memory, or --no-huge (no files).
+ */
+static bool
+keeps_hugepage_files(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strncmp(argv[i], "--huge-unlink", strlen("--huge-unlink")) == 0 ||
+		    strcmp(argv[i], "--in-memory") == 0 ||
+		    strcmp(argv[i], "--no-huge") == 0)
+			return false;
+	return true;
+}
+
+/* argv with --huge-unlink before the "--" that ends the EAL's part. It
+ * lives as long as the process: the EAL may keep pointers into it. */
+static char **
+with_huge_unlink(int argc, char **argv)
+{
+	static char huge_unlink[] = "--huge-unlink";
+	char **out = calloc((size_t)argc + 2, sizeof(*out));
+	int end = 1;
+
+	if (out == NULL)
+		return NULL;
+	while (end < argc && strcmp(argv[end], "--") != 0)
+		end++;
+	memcpy(out, argv, (size_t)end * sizeof(*out));
+	out[end] = huge_unlink;
+	memcpy(out + end + 1, argv + end, (size_t)(argc - end) * sizeof(*out));
+	return out;
 }
 
 static int
@@ -357,7 +395,23 @@ main(int argc, char **argv)
 	unsigned int lcore, worker_lcore[WORKERS_MAX];
 	unsigned int next_worker = 0, mbufs;
 	int rc, status = 0;
+	/* Personal data never reaches a file (docs/deployment.md). */
+	bool unlink_hugepages = keeps_hugepage_files(argc, argv);
+	const struct rlimit no_core = { 0, 0 };
 
+	/* A core dump would hold the packets and records being parsed. */
+	if (setrlimit(RLIMIT_CORE, &no_core) != 0) {
+		perror("crossings-ingest: setrlimit(RLIMIT_CORE)");
+		return EXIT_FAILURE;
+	}
+	if (unlink_hugepages) {
+		argv = with_huge_unlink(argc, argv);
+		if (argv == NULL) {
+			fprintf(stderr, "crossings-ingest: out of memory\n");
+			return EXIT_FAILURE;
+		}
+		argc++;
+	}
 	/* Logs go to stderr: stdout carries the counts with --no-redis. */
 	rte_openlog_stream(stderr);
 	rc = rte_eal_init(argc, argv);
@@ -368,6 +422,9 @@ main(int argc, char **argv)
 	argc -= rc;
 	argv += rc;
 	argv[0] = "crossings-ingest";
+	if (unlink_hugepages)
+		INGEST_LOG(INFO, "EAL --huge-unlink: no hugepage file keeps packets "
+			   "after the process ends");
 	if (parse_options(argc, argv, &opts) != 0)
 		goto usage_error;
 

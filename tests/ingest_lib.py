@@ -466,6 +466,34 @@ return cjson.encode(out)
         return {vals[i]: vals[i + 1] for i in range(0, len(vals), 2)}
 
 
+def hugepages_ready(pages):
+    """Whether `pages` free hugepages of the default size are mounted at
+    /dev/hugepages. As root, reserves and mounts what is missing, as
+    tools/bench-ingest.sh does; elsewhere, only looks."""
+    def state():
+        info = dict(l.split(":", 1) for l in open("/proc/meminfo"))
+        free = int(info.get("HugePages_Free", "0").split()[0])
+        mounted = any(l.split()[1:3] == ["/dev/hugepages", "hugetlbfs"]
+                      for l in open("/proc/mounts"))
+        return free, mounted
+    free, mounted = state()
+    if (free < pages or not mounted) and os.geteuid() == 0:
+        try:
+            if free < pages:
+                with open("/proc/sys/vm/nr_hugepages") as f:
+                    total = int(f.read())
+                with open("/proc/sys/vm/nr_hugepages", "w") as f:
+                    f.write(str(total + pages - free))
+            if not mounted:
+                os.makedirs("/dev/hugepages", exist_ok=True)
+                subprocess.run(["mount", "-t", "hugetlbfs", "nodev", "/dev/hugepages"],
+                               stderr=subprocess.DEVNULL)
+        except OSError:
+            pass
+        free, mounted = state()
+    return free >= pages and mounted
+
+
 def ingest_command(binary, vdev, prefix, config=None, extra=(), memory_mb=512,
                    workers=1):
     cpus = os.cpu_count() or 1

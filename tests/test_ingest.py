@@ -618,6 +618,93 @@ def test_signals():
             "exit %s %s" % (proc.returncode, err.decode()[-600:]))
 
 
+def test_no_file_keeps_personal_data():
+    """Personal data never reaches a file: the process allows itself no
+    core dump, and no hugepage file outlives it, killed or not."""
+    import glob
+    import resource
+    import signal
+    import subprocess
+    import time
+    from ingest_lib import hugepages_ready, ingest_command
+    cap = Capture()
+    d = docs(32, random.Random(13), fmt_mix=("TD3",))
+    for i, doc in enumerate(d):
+        cap.add(T0 + i, udp_frame("10.17.0.21", "10.0.0.1", doc.text().encode()))
+    pcap = capture_file(cap, "files.pcap")
+    config = write_config(CONFIG)
+
+    def core_unlimited():
+        # What the process would have without its own limit.
+        soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+        try:
+            resource.setrlimit(resource.RLIMIT_CORE,
+                               (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        except (ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
+
+    def killed_run(cmd, log):
+        """Runs cmd until it has counted frames, reads its limits, then
+        SIGKILL: the crash case, with no teardown to clean up."""
+        with open(log, "w") as err:
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
+                                    preexec_fn=core_unlimited)
+        limits = ""
+        for _ in range(300):
+            if "stats: frames" in open(log).read():
+                limits = open("/proc/%d/limits" % proc.pid).read()
+                break
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        return limits
+
+    prefix = "crossings-files-%d" % os.getpid()
+    limits = killed_run(ingest_command(
+        INGEST, "net_pcap0,rx_pcap=%s,infinite_rx=1" % pcap, prefix + "-core",
+        config, ["--no-redis", "--mbufs", "4096", "--stats-interval", "1"]),
+        os.path.join(TMP, "core.log"))
+    core = re.search(r"^Max core file size\s+(\S+)\s+(\S+)", limits, re.M)
+    tap("no core dumps: the limit is 0 whatever the process was given",
+        core is not None and core.groups() == ("0", "0"), limits or "never ran")
+
+    if not hugepages_ready(128):
+        tap("# SKIP no hugepage file outlives a killed process: "
+            "no hugepages to run on", True)
+        return
+
+    def kept_files(name, eal_extra):
+        """Hugepage files a killed run left, and how many of the
+        capture's document numbers they hold; removes them."""
+        p = "%s-%s" % (prefix, name)
+        cpus = os.cpu_count() or 1
+        cmd = [INGEST, "--no-pci", "-m", "256", "--lcores", "0@0,1@%d" % min(1, cpus - 1),
+               "--file-prefix", p, "--log-level", "lib.eal:warning"] + eal_extra + [
+               "--vdev", "net_pcap0,rx_pcap=%s,infinite_rx=1" % pcap, "--",
+               "--no-redis", "--config", config, "--mbufs", "4096",
+               "--stats-interval", "1"]
+        ran = killed_run(cmd, os.path.join(TMP, p + ".log")) != ""
+        files = glob.glob("/dev/hugepages/%smap_*" % p)
+        held = set()
+        for f in files:
+            data = open(f, "rb").read()
+            held |= {doc.number for doc in d if doc.number.encode() in data}
+            os.remove(f)
+        return ran, len(files), len(held)
+
+    # The control: with the EAL's default kept, killing the process
+    # leaves its files, and the check finds documents in them.
+    ran, files, held = kept_files("kept", ["--huge-unlink=existing"])
+    tap("hugepage files the EAL keeps hold documents after a kill (the control)",
+        ran and files > 0 and held > 0, "ran %s, %d files, %d documents" %
+        (ran, files, held))
+    ran, files, held = kept_files("default", [])
+    tap("no hugepage file outlives a killed crossings-ingest",
+        ran and files == 0, "ran %s, %d files, %d documents" % (ran, files, held))
+
+
 def main():
     test_framed()
     test_raw()
@@ -632,6 +719,7 @@ def main():
     test_example_config()
     test_telemetry()
     test_signals()
+    test_no_file_keeps_personal_data()
     test_record_core_cycles()
     test_fuzz()
     test_bad_command_lines()
