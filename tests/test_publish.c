@@ -249,6 +249,79 @@ START_TEST(authentication)
 }
 END_TEST
 
+/* Runs a flush the server refuses, past the backoff: the error. */
+static int
+refused_run(struct publish *p, int64_t *clock, char *err, size_t err_len)
+{
+	*clock += 60000;
+	return publish_run(p, *clock, err, err_len);
+}
+
+/*
+ * A key or field the script cannot increment (another program wrote it
+ * with another type, or a value that is no integer): the flush is
+ * refused as a whole, again at every resend, and applies exactly once
+ * when the key is mended. Without that, the increments before the bad
+ * one would count again at every resend.
+ */
+START_TEST(refused_flush_applies_nothing)
+{
+	struct conf_redis r = redis_conf();
+	struct publish *p = publish_create(&r, "lars-1", "r", "test");
+	int64_t clock = now_ms();
+	char err[512], out[64];
+
+	/* Increments 5 and 4 of the ten; 0 to 3 come first. */
+	redis_cli(&server, "set crossings:test-2:exit:h:2022092705 x", out, sizeof(out));
+	redis_cli(&server, "hset crossings:test-1:exit:h:2022092704 nat:A00004 abc",
+		  out, sizeof(out));
+	ck_assert_int_eq(publish_connect(p, err, sizeof(err)), 0);
+	ck_assert_int_eq(publish_submit(p, increments(10, 3), 10, NULL, 0, clock), 0);
+	/* The node's status, written last, is checked first. */
+	redis_cli(&server, "set crossings:node:lars-1 x", out, sizeof(out));
+	ck_assert_int_eq(refused_run(p, &clock, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "WRONGTYPE crossings:node:lars-1 is a string, not a hash; "
+			      "nothing of the flush applied"), "%s", err);
+	redis_cli(&server, "del crossings:node:lars-1", out, sizeof(out));
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(refused_run(p, &clock, err, sizeof(err)), -EPROTO);
+		ck_assert_msg(strstr(err, "crossings:test-1:exit:h:2022092704 nat:A00004") &&
+			      strstr(err, "not an integer") &&
+			      strstr(err, "nothing of the flush applied"), "%s", err);
+	}
+	/* Not a field of the increments before it, not even at 0. */
+	ck_assert_str_eq(redis_cli(&server, "exists crossings:test-0:exit:h:2022092700",
+				   out, sizeof(out)), "0");
+	ck_assert_str_eq(redis_cli(&server, "hlen crossings:test-1:exit:h:2022092701",
+				   out, sizeof(out)), "0");
+	ck_assert_str_eq(redis_cli(&server, "hget crossings:test-1:exit:h:2022092704 nat:A00004",
+				   out, sizeof(out)), "abc");
+	ck_assert_str_eq(redis_cli(&server, "exists crossings:node:lars-1 crossings:checkpoints "
+				   "crossings:applied:lars-1", out, sizeof(out)), "0");
+
+	redis_cli(&server, "hdel crossings:test-1:exit:h:2022092704 nat:A00004",
+		  out, sizeof(out));
+	ck_assert_int_eq(refused_run(p, &clock, err, sizeof(err)), -EPROTO);
+	ck_assert_msg(strstr(err, "crossings:test-2:exit:h:2022092705 nat:A00005") &&
+		      strstr(err, "WRONGTYPE"), "%s", err);
+	ck_assert_str_eq(redis_cli(&server, "hlen crossings:test-1:exit:h:2022092701",
+				   out, sizeof(out)), "0");
+
+	redis_cli(&server, "del crossings:test-2:exit:h:2022092705", out, sizeof(out));
+	ck_assert_int_eq(refused_run(p, &clock, err, sizeof(err)), 0);
+	for (unsigned int i = 0; i < 10; i++) {
+		char key[64], name[16];
+
+		snprintf(key, sizeof(key), "crossings:test-%u:exit:h:20220927%02u", i % 3, i);
+		snprintf(name, sizeof(name), "nat:A%05u", i);
+		ck_assert_uint_eq(field(key, name), 3);
+	}
+	ck_assert_str_eq(redis_cli(&server, "hget crossings:node:lars-1 seq", out, sizeof(out)),
+			 "1");
+	publish_free(p);
+}
+END_TEST
+
 /* The update message carries the flush's hour increments. */
 START_TEST(update_message)
 {
@@ -289,6 +362,7 @@ main(void)
 	tcase_add_test(tc, unreachable_then_back);
 	tcase_add_test(tc, authentication);
 	tcase_add_test(tc, update_message);
+	tcase_add_test(tc, refused_flush_applies_nothing);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

@@ -17,32 +17,55 @@
  * ARGV: node, run, seq, time_ms, version, status count, checkpoint
  * count, increment count, the update message; then the status pairs,
  * the checkpoints, and (key, field, n) per increment.
+ *
+ * A flush applies whole or not at all. A script that stops at an error
+ * keeps what it wrote before it, and the flush, refused, would be sent
+ * again on top of that at every retry. So the keys the script writes
+ * besides the increments are checked first, an increment the server
+ * refuses (another program wrote the key with another type, or the
+ * field with a value that is no integer) undoes those before it, and
+ * the error names the key and field for the operator. A field at 0
+ * after the undo was not there before (the pipeline writes no 0).
  */
 const char publish_script[] =
 "local node, run, seq = ARGV[1], ARGV[2], tonumber(ARGV[3])\n"
 "local applied = 'crossings:applied:' .. node\n"
+"local status_key = 'crossings:node:' .. node\n"
+"local refused = '; nothing of the flush applied'\n"
 "if seq <= tonumber(redis.call('HGET', applied, run) or '0') then\n"
 "  return 0\n"
 "end\n"
+"for _, k in ipairs({{status_key, 'hash'}, {'crossings:checkpoints', 'set'}}) do\n"
+"  local t = redis.call('TYPE', k[1]).ok\n"
+"  if t ~= k[2] and t ~= 'none' then\n"
+"    return redis.error_reply('WRONGTYPE ' .. k[1] .. ' is a ' .. t ..\n"
+"                             ', not a ' .. k[2] .. refused)\n"
+"  end\n"
+"end\n"
 "local ns, nc, ni = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])\n"
+"local cps = 10 + 2 * ns\n"
+"local incs = cps + nc\n"
+"for i = incs, incs + 3 * (ni - 1), 3 do\n"
+"  local r = redis.pcall('HINCRBY', ARGV[i], ARGV[i + 1], ARGV[i + 2])\n"
+"  if type(r) == 'table' and r.err then\n"
+"    for j = incs, i - 3, 3 do\n"
+"      if redis.call('HINCRBY', ARGV[j], ARGV[j + 1], '-' .. ARGV[j + 2]) == 0 then\n"
+"        redis.call('HDEL', ARGV[j], ARGV[j + 1])\n"
+"      end\n"
+"    end\n"
+"    return redis.error_reply(ARGV[i] .. ' ' .. ARGV[i + 1] .. ': ' .. r.err .. refused)\n"
+"  end\n"
+"end\n"
+"for i = cps, incs - 1 do\n"
+"  redis.call('SADD', 'crossings:checkpoints', ARGV[i])\n"
+"end\n"
 "local status = {'run', run, 'seq', ARGV[3], 'last_flush_ms', ARGV[4],\n"
 "                'version', ARGV[5]}\n"
-"local i = 10\n"
-"for _ = 1, ns do\n"
+"for i = 10, cps - 1 do\n"
 "  status[#status + 1] = ARGV[i]\n"
-"  status[#status + 1] = ARGV[i + 1]\n"
-"  i = i + 2\n"
-"end\n"
-"for _ = 1, nc do\n"
-"  redis.call('SADD', 'crossings:checkpoints', ARGV[i])\n"
-"  i = i + 1\n"
-"end\n"
-"for _ = 1, ni do\n"
-"  redis.call('HINCRBY', ARGV[i], ARGV[i + 1], ARGV[i + 2])\n"
-"  i = i + 3\n"
 "end\n"
 "redis.call('HSET', applied, run, seq)\n"
-"redis.call('HSET', 'crossings:node:' .. node, unpack(status))\n"
+"redis.call('HSET', status_key, unpack(status))\n"
 "if ni > 0 then\n"
 "  redis.call('PUBLISH', 'crossings:updates', ARGV[9])\n"
 "end\n"
