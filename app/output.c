@@ -257,11 +257,24 @@ output_finish(struct output *o, struct ingest *ing)
 	publish_stats(o->pub, &ps);
 	inc = agg_expand(o->unsent, &o->names, &count);
 	if (ps.pending || (inc != NULL && count > 0)) {
-		INGEST_LOG(ERR, "redis: final flush not delivered in %u s: %" PRIu64
-			   " increments lost (%u flushes)",
-			   ing->conf.redis.shutdown_timeout_ms / 1000,
-			   ps.pending_increments + (inc ? count : 0),
-			   ps.pending + (inc && count ? 1 : 0));
+		/* A flush Redis applied is not lost, only unconfirmed. */
+		bool applied = ps.pending && ps.pending_unreplicated;
+		unsigned int lost_flushes = (ps.pending && !applied) +
+					    (inc != NULL && count > 0);
+
+		if (applied)
+			INGEST_LOG(ERR, "redis: the last flush is applied, but fewer "
+				   "than %u replicas confirmed it in %u s: a failover "
+				   "now would lose its %" PRIu64 " increments",
+				   ing->conf.redis.wait_replicas,
+				   ing->conf.redis.shutdown_timeout_ms / 1000,
+				   ps.pending_increments);
+		if (lost_flushes > 0)
+			INGEST_LOG(ERR, "redis: final flush not delivered in %u s: %"
+				   PRIu64 " increments lost (%u flushes)",
+				   ing->conf.redis.shutdown_timeout_ms / 1000,
+				   (applied ? 0 : ps.pending_increments) +
+				   (inc ? count : 0), lost_flushes);
 		free(inc);
 		return -EIO;
 	}

@@ -129,14 +129,19 @@ stats_line(const struct ingest *ing, const char *what, double seconds,
 	if (ing->output != NULL && ing->output->pub != NULL) {
 		struct publish_stats ps;
 
+		char acked[32] = "never acked";
+
 		publish_stats(ing->output->pub, &ps);
+		if (ps.last_ack_ms != 0)
+			snprintf(acked, sizeof(acked), "acked %.1f s ago",
+				 (ingest_wall_ms() - ps.last_ack_ms) / 1e3);
 		snprintf(redis, sizeof(redis), " redis: flushes %" PRIu64 " pending %u "
-			 "(%" PRIu64 " increments) reconnects %" PRIu64 " last %" PRIu64
-			 " fields %.1f ms (max %.1f) acked %.1f s ago%s", ps.flushes,
-			 ps.pending, ps.pending_increments, ps.reconnects, ps.last_fields,
-			 ps.last_latency_ms, ps.max_latency_ms,
-			 ps.last_ack_ms ? (ingest_wall_ms() - ps.last_ack_ms) / 1e3 : -1.0,
-			 ps.connected ? "" : " DISCONNECTED");
+			 "(%" PRIu64 " increments%s) reconnects %" PRIu64 " last %" PRIu64
+			 " fields %.1f ms (max %.1f) %s%s", ps.flushes, ps.pending,
+			 ps.pending_increments,
+			 ps.pending_unreplicated ? ", applied, unreplicated" : "",
+			 ps.reconnects, ps.last_fields, ps.last_latency_ms,
+			 ps.max_latency_ms, acked, ps.connected ? "" : " DISCONNECTED");
 	}
 	if (before == NULL)
 		before = &start;

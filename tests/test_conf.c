@@ -38,7 +38,7 @@ START_TEST(example_file)
 	ck_assert_int_eq(load(
 		"[node]\nname = lars-1                   ; node id used in Redis\n\n"
 		"[redis]\nhost = 10.0.0.5\nport = 6380\npassword =\n"
-		"flush_interval_ms = 500\nflush_max_pairs = 500\n\n"
+		"flush_interval_ms = 500\nflush_max_pairs = 500\nwait_replicas = 2\n\n"
 		"[ingest]\nudp_ports = 7470, 7471\n\n"
 		"[dedup]\nwindow_s = 900\nscope = direction\ncapacity = 65536\n\n"
 		"[aggregate]\nage_bands = 0-17,18-64,65+\n\n"
@@ -54,6 +54,7 @@ START_TEST(example_file)
 	ck_assert_str_eq(c.redis.password, "");
 	ck_assert_uint_eq(c.redis.flush_interval_ms, 500);
 	ck_assert_uint_eq(c.redis.flush_max_pairs, 500);
+	ck_assert_uint_eq(c.redis.wait_replicas, 2);
 	ck_assert_uint_eq(c.udp_port_count, 2);
 	ck_assert_uint_eq(c.udp_ports[1], 7471);
 	ck_assert_uint_eq(c.window_s, 900);
@@ -85,6 +86,7 @@ START_TEST(defaults)
 	ck_assert_uint_eq(c.redis.port, 6379);
 	ck_assert_uint_eq(c.redis.flush_interval_ms, 1000);
 	ck_assert_uint_eq(c.redis.flush_max_pairs, 10000);
+	ck_assert_uint_eq(c.redis.wait_replicas, 0);
 	ck_assert_uint_eq(c.udp_port_count, 1);
 	ck_assert_uint_eq(c.udp_ports[0], 7470);
 	ck_assert_uint_eq(c.window_s, 1800);
@@ -110,6 +112,7 @@ START_TEST(errors_name_line_and_key)
 		{ "[dedup]\ncapacity = 10\n", ":2: [dedup] capacity:" },
 		{ "[redis]\nport = 0\n", ":2: [redis] port:" },
 		{ "[redis]\nport = 6379x\n", ":2: [redis] port:" },
+		{ "[redis]\nwait_replicas = 65\n", ":2: [redis] wait_replicas: expected 0..64" },
 		{ "[ingest]\nudp_ports = 7470,,7471\n", ":2: [ingest] udp_ports:" },
 		{ "[node]\nname = Lars 1\n", ":2: [node] name:" },
 		{ "[frob]\n", ":1: [frob]: unknown section" },

@@ -2,10 +2,13 @@
 
 /* lib/publish against a real redis-server: exactly-once flushes. */
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "check_run.h"
@@ -322,6 +325,147 @@ START_TEST(refused_flush_applies_nothing)
 }
 END_TEST
 
+/* A TCP port of loopback that nothing listens on, for a replica's
+ * primary (replication goes over TCP only). */
+static unsigned int
+free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/* Starts a server on a loopback port, a replica of primary_port unless
+ * 0; returns its port once any replica link is up. */
+static unsigned int
+start_on_port(struct redis_server *rs, unsigned int primary_port)
+{
+	char port[16], primary[16], out[64];
+	const char *args[8] = { "--port", port, "--bind", "127.0.0.1" };
+
+	memset(rs, 0, sizeof(*rs));
+	snprintf(port, sizeof(port), "%u", free_port());
+	if (primary_port != 0) {
+		snprintf(primary, sizeof(primary), "%u", primary_port);
+		args[4] = "--replicaof";
+		args[5] = "127.0.0.1";
+		args[6] = primary;
+	}
+	ck_assert_int_eq(redis_server_start(rs, args), 0);
+	for (int i = 0; primary_port != 0 && i < 500; i++) {
+		redis_cli(rs, "info replication | grep master_link_status", out, sizeof(out));
+		if (strstr(out, "up"))
+			break;
+		usleep(10000);
+	}
+	return (unsigned int)atoi(port);
+}
+
+static uint64_t
+field_of(const struct redis_server *rs, const char *key, const char *name)
+{
+	char args[256], out[64];
+
+	snprintf(args, sizeof(args), "hget %s %s", key, name);
+	return strtoull(redis_cli(rs, args, out, sizeof(out)), NULL, 10);
+}
+
+/* A server with replicas writes RDB files in its directory. */
+static void
+stop_and_remove(struct redis_server *rs)
+{
+	char cmd[128];
+
+	redis_server_stop(rs, SIGTERM);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", rs->dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Points the publisher's socket path at a server, as a virtual address
+ * moves to the new primary in a failover. */
+static void
+point_at(const char *link, const struct redis_server *rs)
+{
+	unlink(link);
+	ck_assert_int_eq(symlink(rs->socket, link), 0);
+}
+
+/*
+ * wait_replicas = 1: a flush counts as delivered once a replica holds
+ * it. A failover to a replica that missed an unconfirmed flush gets it
+ * by the resend, once; had the old primary's answer been taken as
+ * delivery, the failover would have lost it.
+ */
+START_TEST(flush_confirmed_by_replicas)
+{
+	struct redis_server primary, replica, next_replica;
+	struct conf_redis r = redis_conf();
+	struct publish *p;
+	struct publish_stats st;
+	int64_t clock = now_ms();
+	const char *key = "crossings:test-1:exit:h:2022092701", *name = "nat:A00001";
+	char err[512], out[64];
+	unsigned int replica_port;
+	int rc;
+
+	replica_port = start_on_port(&replica, start_on_port(&primary, 0));
+	snprintf(r.unix_path, sizeof(r.unix_path), "%s/primary.sock", server.dir);
+	point_at(r.unix_path, &primary);
+	r.wait_replicas = 1;
+	r.timeout_ms = 1000;		/* WAIT: 500 ms */
+	p = publish_create(&r, "lars-1", "r", "test");
+	flush_until_acked(p, 3, 2);
+	ck_assert_uint_eq(field_of(&replica, key, name), 2);
+	ck_assert_uint_eq(field_of(&primary, key, name), 2);
+
+	/* The replica stops: the flush is applied, not confirmed. */
+	kill(replica.pid, SIGSTOP);
+	ck_assert_int_eq(publish_submit(p, increments(3, 5), 3, NULL, 0, clock), 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(refused_run(p, &clock, err, sizeof(err)), -EAGAIN);
+		ck_assert_msg(strstr(err, "flush 2 applied, but held by 0 of 1 replicas "
+				      "after 500 ms; it will be resent"),
+			      "%s", err);
+		ck_assert_uint_eq(field_of(&primary, key, name), 7);
+	}
+	publish_stats(p, &st);
+	ck_assert(st.pending == 1 && st.pending_unreplicated);
+
+	/* Failover: the primary dies, the replica takes over without the
+	 * flush, and the address moves to it. */
+	redis_server_stop(&primary, SIGKILL);
+	kill(replica.pid, SIGCONT);
+	ck_assert_str_eq(redis_cli(&replica, "replicaof no one", out, sizeof(out)), "OK");
+	point_at(r.unix_path, &replica);
+	ck_assert_int_eq(refused_run(p, &clock, err, sizeof(err)), -ECONNRESET);
+	ck_assert_int_eq(refused_run(p, &clock, err, sizeof(err)), -EAGAIN);
+	ck_assert_uint_eq(field_of(&replica, key, name), 7);
+	/* A new replica confirms it; the resend is a replay. */
+	start_on_port(&next_replica, replica_port);
+	for (int i = 0; i < 10 && (rc = refused_run(p, &clock, err, sizeof(err))) != 0; i++)
+		ck_assert_msg(rc == -EAGAIN, "%s", err);
+	ck_assert_int_eq(rc, 0);
+	publish_stats(p, &st);
+	ck_assert_uint_eq(st.replays, 1);
+	ck_assert(!st.pending_unreplicated);
+	ck_assert_uint_eq(field_of(&replica, key, name), 7);
+	ck_assert_uint_eq(field_of(&next_replica, key, name), 7);
+
+	publish_free(p);
+	unlink(r.unix_path);
+	stop_and_remove(&next_replica);
+	stop_and_remove(&replica);
+	stop_and_remove(&primary);
+}
+END_TEST
+
 /* The update message carries the flush's hour increments. */
 START_TEST(update_message)
 {
@@ -352,6 +496,10 @@ int
 main(void)
 {
 	Suite *s = suite_create("publish");
+
+	/* As crossings-ingest does: a write to a Redis that died is an
+	 * error of the write, not the end of the process. */
+	signal(SIGPIPE, SIG_IGN);
 	TCase *tc = tcase_create("publish");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -363,6 +511,7 @@ main(void)
 	tcase_add_test(tc, authentication);
 	tcase_add_test(tc, update_message);
 	tcase_add_test(tc, refused_flush_applies_nothing);
+	tcase_add_test(tc, flush_confirmed_by_replicas);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

@@ -34,12 +34,12 @@ def prefix():
     return "crossings-redis-%d-%d" % (os.getpid(), _runs)
 
 
-def config(redis, node="test-node", extra=""):
+def config(redis, node="test-node", extra="", flush_ms=200):
     path = os.path.join(TMP, "%s-%d.ini" % (node, _runs))
     text = CONFIG.replace("[node]\nname = test-node",
                           "[node]\nname = %s" % node)
-    text += "\n[redis]\nunix = %s\nflush_interval_ms = 200\ntimeout_ms = 500\n%s" % (
-        redis.socket, extra)
+    text += "\n[redis]\nunix = %s\nflush_interval_ms = %d\ntimeout_ms = 500\n%s" % (
+        redis.socket, flush_ms, extra)
     with open(path, "w") as f:
         f.write(text)
     return path
@@ -179,6 +179,27 @@ def test_redis_away():
         redis.stop()
 
 
+def test_replicas_unconfirmed():
+    """wait_replicas = 1 and no replica: the final flush is applied (once,
+    however often resent) but unconfirmed, and said to be so."""
+    cap, model = scenario(6, 50)
+    pcap = write(cap, "replicas.pcap")
+    redis = RedisServer(os.path.join(TMP, "r5")).start()
+    try:
+        # One flush, the final one: nothing is formed while it waits.
+        p = run_pcap(pcap, config(redis, extra="shutdown_timeout_s = 1\nwait_replicas = 1\n",
+                                  flush_ms=60000))
+        err = p.stderr.decode()
+        waits = [l for l in err.splitlines() if "held by 0 of 1 replicas" in l]
+        tap("wait_replicas without a replica: the final flush applied once, "
+            "reported unconfirmed, not lost; exit 1",
+            p.returncode == 1 and redis.counts() == model.json() and len(waits) >= 2 and
+            "fewer than 1 replicas confirmed it in 1 s: a failover now would lose" in err and
+            "increments lost" not in err, err[-800:])
+    finally:
+        redis.stop()
+
+
 def test_crashes_during_a_paced_run():
     """Redis SIGKILLed and restarted while traffic flows, and a reply
     lost to DEBUG SLEEP: the counts end exact."""
@@ -236,6 +257,7 @@ def main():
     test_same_as_no_redis()
     test_auth()
     test_redis_away()
+    test_replicas_unconfirmed()
     test_crashes_during_a_paced_run()
     shutil.rmtree(TMP, ignore_errors=True)
     return tap_end()

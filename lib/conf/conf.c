@@ -344,6 +344,10 @@ read_redis(struct loader *ld, struct conf *conf, struct section *s, int e)
 		if (parse_uint(v, 0, 3600, &n))
 			return bad(ld, s, e, "expected 0..3600");
 		r->shutdown_timeout_ms = n * 1000;
+	} else if (strcmp(k, "wait_replicas") == 0) {
+		if (parse_uint(v, 0, 64, &n))
+			return bad(ld, s, e, "expected 0..64");
+		r->wait_replicas = n;
 	} else {
 		return bad(ld, s, e, "unknown key");
 	}

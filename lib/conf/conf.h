@@ -62,6 +62,7 @@ struct conf_redis {
 	unsigned int flush_max_pairs;	/**< counts per flush; a backlog splits */
 	unsigned int timeout_ms;	/**< connect, read and write */
 	unsigned int shutdown_timeout_ms; /**< final flush retried this long */
+	unsigned int wait_replicas;	/**< replicas that must hold a flush */
 };
 
 struct conf {

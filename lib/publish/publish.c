@@ -410,6 +410,47 @@ failed(struct publish *p, int64_t now_ms, int rc)
 	return rc;
 }
 
+/*
+ * With wait_replicas, a flush is delivered once that many replicas hold
+ * it: Redis answers before it replicates, and a failover to a replica
+ * that missed the flush would lose it. Until they confirm, the flush
+ * stays and is resent (a replay on the primary, then waited for again).
+ * WAIT gives up after half the read timeout, so that its answer comes
+ * before hiredis stops waiting for one.
+ */
+static int
+wait_for_replicas(struct publish *p, const struct flush *f, const char *at,
+		  char *err, size_t err_len)
+{
+	unsigned int wait_ms = p->redis.timeout_ms / 2;
+	redisReply *r = redisCommand(p->ctx, "WAIT %u %u", p->redis.wait_replicas,
+				     wait_ms);
+	int rc = 0;
+
+	if (r == NULL) {
+		snprintf(err, err_len, "%s: %s; flush %" PRIu64 " will be resent",
+			 at, p->ctx->errstr, f->seq);
+		disconnect(p);
+		return -ECONNRESET;
+	}
+	if (r->type != REDIS_REPLY_INTEGER) {
+		snprintf(err, err_len, "%s: WAIT after flush %" PRIu64 " refused: %s",
+			 at, f->seq, r->type == REDIS_REPLY_ERROR ? r->str :
+			 "unexpected reply");
+		rc = -EPROTO;
+	} else if (r->integer < (long long)p->redis.wait_replicas) {
+		snprintf(err, err_len, "%s: flush %" PRIu64 " applied, but held by "
+			 "%lld of %u replicas after %u ms; it will be resent", at,
+			 f->seq, r->integer, p->redis.wait_replicas, wait_ms);
+		p->stats.pending_unreplicated = true;
+		rc = -EAGAIN;
+	}
+	freeReplyObject(r);
+	if (rc == -EPROTO)
+		disconnect(p);
+	return rc;
+}
+
 int
 publish_run(struct publish *p, int64_t now_ms, char *err, size_t err_len)
 {
@@ -417,6 +458,7 @@ publish_run(struct publish *p, int64_t now_ms, char *err, size_t err_len)
 	redisReply *r;
 	char at[300];
 	double start;
+	bool replay;
 	int rc;
 
 	if (f == NULL)
@@ -463,9 +505,15 @@ publish_run(struct publish *p, int64_t now_ms, char *err, size_t err_len)
 		disconnect(p);
 		return failed(p, now_ms, rc);
 	}
-	if (r->integer == 0)
-		p->stats.replays++;
+	replay = r->integer == 0;
 	freeReplyObject(r);
+	if (p->redis.wait_replicas > 0) {
+		rc = wait_for_replicas(p, f, at, err, err_len);
+		if (rc)
+			return failed(p, now_ms, rc);
+	}
+	if (replay)
+		p->stats.replays++;
 	p->stats.flushes++;
 	p->stats.last_fields = f->increments;
 	p->stats.last_latency_ms = monotonic_ms() - start;
@@ -474,6 +522,7 @@ publish_run(struct publish *p, int64_t now_ms, char *err, size_t err_len)
 	p->stats.last_ack_ms = now_ms;
 	p->stats.pending = 0;
 	p->stats.pending_increments = 0;
+	p->stats.pending_unreplicated = false;
 	p->backoff_ms = BACKOFF_MIN_MS;
 	p->next_attempt_ms = 0;
 	flush_free(f);

@@ -49,6 +49,8 @@ struct publish_stats {
 	uint64_t errors;		/**< failed attempts */
 	uint32_t pending;		/**< flushes not acknowledged: 0 or 1 */
 	uint64_t pending_increments;	/**< increments they hold */
+	bool pending_unreplicated;	/**< it is applied, but fewer than
+					 *   wait_replicas replicas confirmed it */
 	uint64_t last_fields;		/**< increments of the last acknowledged flush */
 	double last_latency_ms;		/**< its round trip */
 	double max_latency_ms;
@@ -112,7 +114,8 @@ int publish_submit(struct publish *p, struct agg_increment *inc,
  * @return
  *   0 when nothing is in flight any more; 1 when it still is (waiting
  *   for the backoff); a negative errno as publish_connect() when this
- *   attempt failed.
+ *   attempt failed, -EAGAIN when the flush was applied but fewer than
+ *   wait_replicas replicas confirmed it in time (it is resent).
  */
 int publish_run(struct publish *p, int64_t now_ms, char *err, size_t err_len);
 
