@@ -173,10 +173,48 @@ def test_watch_and_status(redis):
         watch.returncode == 0 and "node watch-node flush" in out and
         any(l.split()[:3] == ["verkhny-lars:exit", "25", "+25"] for l in out.splitlines()),
         out + err.decode())
+    subprocess.run(["redis-cli", "-s", redis.socket, "hset", "crossings:node:another-node",
+                    "run", "r", "seq", "7"], stdout=subprocess.DEVNULL, check=True)
     rc, out, err = query(redis, "status")
-    tap("status shows the node, its run, sequence and counters",
-        rc == 0 and "node watch-node" in out and "records_crossing" in out and
-        "last flush" in out, out + err)
+    nodes = [l.split()[1] for l in out.splitlines() if l.startswith("node ")]
+    tap("status shows each node by name, its run, sequence and counters",
+        rc == 0 and nodes == ["another-node", "watch-node"] and "records_crossing" in out
+        and "last flush" in out, out + err)
+
+
+def test_long_range_and_bad_counts(redis):
+    """A checkpoint outside crossings:checkpoints (the other tests' sums
+    stay as they are): an hour key for each of 5,000 hours, read by
+    hour; then counters that hold no count."""
+    hours = 5000
+    start = ms(2023, 1, 1, 0) // 3600000
+    lines = []
+    for i in range(hours):
+        h = time.strftime("%Y%m%d%H", time.gmtime((start + i) * 3600))
+        lines.append("HSET crossings:long-range:exit:h:%s total %d" % (h, 1 + i % 7))
+    subprocess.run(["redis-cli", "-s", redis.socket], input="\n".join(lines).encode(),
+                   stdout=subprocess.DEVNULL, check=True)
+    last = time.strftime("%Y-%m-%dT%H", time.gmtime((start + hours - 1) * 3600))
+    rc, out, err = query(redis, "--checkpoint", "long-range", "--by", "hour", "--from",
+                         "2023-01-01T00", "--to", last, "--format", "csv")
+    got = rows_csv(out) if rc == 0 else {}
+    want = sum(1 + i % 7 for i in range(hours))
+    tap("5,000 hours by hour: every row",
+        len(got) == hours and sum(got.values()) == want,
+        "rows %d sum %d want %d %s" % (len(got), sum(got.values()), want, err))
+    rc, out, err = query(redis, "--checkpoint", "long-range", "--by", "hour", "--from",
+                         "2023-01-01T00", "--to", last)
+    tap("5,000 hours by hour, table: the whole total",
+        rc == 0 and out.splitlines()[-1].split() == ["total", str(want)], out[-300:] + err)
+    for value in ("abc", "12x", "-3", "99999999999999999999"):
+        subprocess.run(["redis-cli", "-s", redis.socket, "hset",
+                        "crossings:bad-count:entry:all", "nat:RUS", value],
+                       stdout=subprocess.DEVNULL, check=True)
+        rc, out, err = query(redis, "--checkpoint", "bad-count", "--by", "nat")
+        tap("a counter holding %s: one line naming key and field, exit 2" % value,
+            rc == 2 and err.strip().splitlines() ==
+            ['crossings-query: crossings:bad-count:entry:all nat:RUS: "%s" is not a count'
+             % value], out + err)
 
 
 def main():
@@ -186,6 +224,7 @@ def main():
         test_groupings(redis)
         test_errors(redis)
         test_watch_and_status(redis)
+        test_long_range_and_bad_counts(redis)
     finally:
         redis.stop()
     return tap_end()

@@ -23,7 +23,6 @@
 
 #define EXIT_USAGE 2
 #define NAME_MAX_ 64
-#define ROWS_MAX 4096
 
 enum by { BY_NONE, BY_NAT, BY_SEX, BY_AGE, BY_DOC, BY_CHECKPOINT,
 	  BY_DIRECTION, BY_HOUR, BY_DAY };
@@ -49,8 +48,9 @@ struct row {
 	long long order;		/* hour or day, to sort by time */
 };
 
-static struct row rows[ROWS_MAX];
-static unsigned int row_count;
+/* As many as the query has labels: a year by hour is 8,760. */
+static struct row *rows;
+static unsigned int row_count, row_cap;
 
 static int
 usage_error(const char *what, const char *detail)
@@ -171,6 +171,25 @@ checked(redisContext *c, redisReply *r, const struct query *q)
 	return r;
 }
 
+/* A counter's value: Redis holds it as text, which anything may have
+ * written; one that is no count ends the program rather than counting
+ * as 0. */
+static long long
+count_of(const char *key, const char *field, const char *value)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || n < 0) {
+		fprintf(stderr, "crossings-query: %s %s: \"%.40s\" is not a count\n",
+			key, field, value);
+		exit(EXIT_USAGE);
+	}
+	return n;
+}
+
 static void
 add_row(const char *label, long long value, long long order)
 {
@@ -180,8 +199,17 @@ add_row(const char *label, long long value, long long order)
 			return;
 		}
 	}
-	if (row_count == ROWS_MAX)
-		return;
+	if (row_count == row_cap) {
+		unsigned int cap = row_cap ? 2 * row_cap : 256;
+		struct row *grown = realloc(rows, cap * sizeof(*rows));
+
+		if (grown == NULL) {
+			fprintf(stderr, "crossings-query: out of memory for %u rows\n", cap);
+			exit(EXIT_USAGE);
+		}
+		rows = grown;
+		row_cap = cap;
+	}
 	snprintf(rows[row_count].label, sizeof(rows[0].label), "%s", label);
 	rows[row_count].value = value;
 	rows[row_count++].order = order;
@@ -242,11 +270,19 @@ time_units(const struct query *q, struct unit **out)
 
 	if (q->from_hour < 0) {
 		u = calloc(1, sizeof(*u));
+		if (u == NULL) {
+			fprintf(stderr, "crossings-query: out of memory\n");
+			exit(EXIT_USAGE);
+		}
 		strcpy(u->suffix, "all");
 		*out = u;
 		return 1;
 	}
 	u = calloc(q->to_hour - q->from_hour + 1, sizeof(*u));
+	if (u == NULL) {
+		fprintf(stderr, "crossings-query: out of memory for the time range\n");
+		exit(EXIT_USAGE);
+	}
 	for (int64_t h = q->from_hour; h <= q->to_hour;) {
 		/* A whole day inside the range: its day key. */
 		if (h % 24 == 0 && h + 23 <= q->to_hour && q->by != BY_HOUR) {
@@ -376,6 +412,7 @@ run_query(const struct query *q)
 		for (unsigned int d = 0; d < ndir; d++) {
 			for (unsigned int u = 0; u < nunits; u++) {
 				char context[NAME_MAX_ + 16], label[NAME_MAX_ + 16];
+				char key[NAME_MAX_ + 64];
 				long long order = 0;
 
 				if (redisGetReply(c, (void **)&r) != REDIS_OK)
@@ -399,10 +436,14 @@ run_query(const struct query *q)
 				default:
 					snprintf(context, sizeof(context), "total");
 				}
+				snprintf(key, sizeof(key), "crossings:%s:%s:%s", cp, dirs[d],
+					 units[u].suffix);
 				for (size_t e = 0; e + 1 < r->elements; e += 2)
 					if (select_field(q, r->element[e]->str, context, label,
 							 sizeof(label)))
-						add_row(label, atoll(r->element[e + 1]->str), order);
+						add_row(label, count_of(key, r->element[e]->str,
+									r->element[e + 1]->str),
+							order);
 				freeReplyObject(r);
 			}
 		}
@@ -415,35 +456,76 @@ run_query(const struct query *q)
 	return 0;
 }
 
+static void
+print_node(redisContext *c, const struct query *q, const char *key,
+	   const struct timeval *now)
+{
+	redisReply *h = checked(c, redisCommand(c, "HGETALL %s", key), q);
+	long long last = 0;
+
+	printf("node %s\n", key + strlen("crossings:node:"));
+	for (size_t e = 0; e + 1 < h->elements; e += 2)
+		if (strcmp(h->element[e]->str, "last_flush_ms") == 0)
+			last = atoll(h->element[e + 1]->str);
+	if (last)
+		printf("  %-28s %.1f s ago\n", "last flush",
+		       ((long long)now->tv_sec * 1000 + now->tv_usec / 1000 - last) / 1e3);
+	for (size_t e = 0; e + 1 < h->elements; e += 2)
+		printf("  %-28s %s\n", h->element[e]->str, h->element[e + 1]->str);
+	freeReplyObject(h);
+}
+
+static int
+by_string(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Each node's status hash, found with SCAN: KEYS would hold a Redis of
+ * many counter keys for as long as it walks them all. */
 static int
 run_status(const struct query *q)
 {
 	redisContext *c = connect_redis(q);
-	redisReply *keys;
+	char cursor[32] = "0", **names = NULL;
+	size_t count = 0;
 	struct timeval now;
 
 	if (c == NULL)
 		return EXIT_USAGE;
 	gettimeofday(&now, NULL);
-	keys = checked(c, redisCommand(c, "KEYS crossings:node:*"), q);
-	if (keys->elements == 0)
-		printf("no node has flushed yet\n");
-	for (size_t i = 0; i < keys->elements; i++) {
-		redisReply *h = checked(c, redisCommand(c, "HGETALL %s",
-						       keys->element[i]->str), q);
-		long long last = 0;
+	do {
+		redisReply *r = checked(c, redisCommand(c, "SCAN %s MATCH crossings:node:* "
+							"COUNT 1000", cursor), q);
+		redisReply *keys = r->element[1];
 
-		printf("node %s\n", keys->element[i]->str + strlen("crossings:node:"));
-		for (size_t e = 0; e + 1 < h->elements; e += 2)
-			if (strcmp(h->element[e]->str, "last_flush_ms") == 0)
-				last = atoll(h->element[e + 1]->str);
-		printf("  %-28s %.1f s ago\n", "last flush",
-		       last ? ((long long)now.tv_sec * 1000 + now.tv_usec / 1000 - last) / 1e3 : -1);
-		for (size_t e = 0; e + 1 < h->elements; e += 2)
-			printf("  %-28s %s\n", h->element[e]->str, h->element[e + 1]->str);
-		freeReplyObject(h);
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		names = realloc(names, (count + keys->elements + 1) * sizeof(*names));
+		if (names == NULL) {
+			fprintf(stderr, "crossings-query: out of memory\n");
+			exit(EXIT_USAGE);
+		}
+		/* SCAN may return a key twice. */
+		for (size_t i = 0; i < keys->elements; i++) {
+			bool seen = false;
+
+			for (size_t j = 0; j < count && !seen; j++)
+				seen = strcmp(names[j], keys->element[i]->str) == 0;
+			if (!seen && (names[count++] = strdup(keys->element[i]->str)) == NULL) {
+				fprintf(stderr, "crossings-query: out of memory\n");
+				exit(EXIT_USAGE);
+			}
+		}
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0);
+	if (count == 0)
+		printf("no node has flushed yet\n");
+	qsort(names, count, sizeof(*names), by_string);
+	for (size_t i = 0; i < count; i++) {
+		print_node(c, q, names[i], &now);
+		free(names[i]);
 	}
-	freeReplyObject(keys);
+	free(names);
 	redisFree(c);
 	return 0;
 }
