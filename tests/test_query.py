@@ -182,6 +182,29 @@ def test_watch_and_status(redis):
         and "last flush" in out, out + err)
 
 
+def test_watch_many_flows(redis):
+    """An update of 300 checkpoint-direction pairs (a hundred checkpoints
+    watched together): a row for every one."""
+    buckets = ",".join('"cp-%d:exit:2022092714":{"total":%d}' % (i, i + 1) for i in range(300))
+    msg = '{"node":"n","seq":1,"time_ms":1,"buckets":{%s}}' % buckets
+    watch = subprocess.Popen([QUERY, "--redis", "unix:" + redis.socket, "watch",
+                              "--count", "1"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    time.sleep(0.5)
+    subprocess.run(["redis-cli", "-s", redis.socket, "publish", "crossings:updates", msg],
+                   stdout=subprocess.DEVNULL, check=True)
+    try:
+        out, err = watch.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        watch.kill()
+        out, err = watch.communicate()
+    rows = {l.split()[0]: int(l.split()[1]) for l in out.decode().splitlines()
+            if l.startswith("cp-")}
+    tap("watch: an update of 300 checkpoint-direction pairs, a row each",
+        watch.returncode == 0 and len(rows) == 300 and rows.get("cp-299:exit") == 300,
+        "%d rows %s" % (len(rows), err.decode()))
+
+
 def test_long_range_and_bad_counts(redis):
     """A checkpoint outside crossings:checkpoints (the other tests' sums
     stay as they are): an hour key for each of 5,000 hours, read by
@@ -225,6 +248,7 @@ def main():
         test_errors(redis)
         test_watch_and_status(redis)
         test_long_range_and_bad_counts(redis)
+        test_watch_many_flows(redis)
     finally:
         redis.stop()
     return tap_end()

@@ -537,9 +537,40 @@ struct flow {
 	long long last;			/* in the latest message */
 };
 
+struct flows {
+	struct flow *v;
+	unsigned int n, cap;
+};
+
+/* The flow of a name, added when new. */
+static struct flow *
+flow_of(struct flows *f, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < f->n && strcmp(f->v[i].name, name); i++)
+		;
+	if (i < f->n)
+		return &f->v[i];
+	if (f->n == f->cap) {
+		unsigned int cap = f->cap ? 2 * f->cap : 64;
+		struct flow *grown = realloc(f->v, cap * sizeof(*grown));
+
+		if (grown == NULL) {
+			fprintf(stderr, "crossings-query: out of memory for %u flows\n", cap);
+			exit(EXIT_USAGE);
+		}
+		f->v = grown;
+		f->cap = cap;
+	}
+	snprintf(f->v[f->n].name, sizeof(f->v[0].name), "%s", name);
+	f->v[f->n].total = f->v[f->n].last = 0;
+	return &f->v[f->n++];
+}
+
 static void
-watch_message(const char *msg, struct flow *flows, unsigned int *nflows,
-	      char *header, size_t header_len)
+watch_message(const char *msg, struct flows *flows, char *header,
+	      size_t header_len)
 {
 	const char *p = strstr(msg, "\"buckets\":{");
 	char node[NAME_MAX_] = "?";
@@ -551,8 +582,8 @@ watch_message(const char *msg, struct flow *flows, unsigned int *nflows,
 	if ((n = strstr(msg, "\"seq\":")))
 		seq = atoll(n + 6);
 	snprintf(header, header_len, "node %s flush %lld", node, seq);
-	for (unsigned int i = 0; i < *nflows; i++)
-		flows[i].last = 0;
+	for (unsigned int i = 0; i < flows->n; i++)
+		flows->v[i].last = 0;
 	if (p == NULL)
 		return;
 	p += 11;
@@ -561,8 +592,8 @@ watch_message(const char *msg, struct flow *flows, unsigned int *nflows,
 		char bucket[NAME_MAX_ + 32], name[NAME_MAX_ + 16];
 		const char *end = strchr(p + 1, '"'), *close, *t;
 		long long total = 0;
+		struct flow *flow;
 		size_t len;
-		unsigned int i;
 
 		if (end == NULL || (size_t)(end - p - 1) >= sizeof(bucket))
 			return;
@@ -577,17 +608,9 @@ watch_message(const char *msg, struct flow *flows, unsigned int *nflows,
 		/* Drop the hour: flows are per checkpoint and direction. */
 		len = strrchr(bucket, ':') ? (size_t)(strrchr(bucket, ':') - bucket) : strlen(bucket);
 		snprintf(name, sizeof(name), "%.*s", (int)len, bucket);
-		for (i = 0; i < *nflows && strcmp(flows[i].name, name); i++)
-			;
-		if (i == *nflows && *nflows < 256) {
-			snprintf(flows[i].name, sizeof(flows[i].name), "%s", name);
-			flows[i].total = flows[i].last = 0;
-			(*nflows)++;
-		}
-		if (i < *nflows) {
-			flows[i].total += total;
-			flows[i].last += total;
-		}
+		flow = flow_of(flows, name);
+		flow->total += total;
+		flow->last += total;
 		p = close + 1;
 		if (*p == ',')
 			p++;
@@ -597,10 +620,9 @@ watch_message(const char *msg, struct flow *flows, unsigned int *nflows,
 static int
 run_watch(const struct query *q)
 {
-	static struct flow flows[256];
+	struct flows flows = { NULL, 0, 0 };
 	redisContext *c = connect_redis(q);
 	redisReply *r;
-	unsigned int nflows = 0;
 	bool tty = isatty(STDOUT_FILENO);
 	long seen = 0;
 	char header[128];
@@ -621,20 +643,20 @@ run_watch(const struct query *q)
 		}
 		if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
 		    strcmp(r->element[0]->str, "message") == 0) {
-			watch_message(r->element[2]->str, flows, &nflows, header,
-				      sizeof(header));
+			watch_message(r->element[2]->str, &flows, header, sizeof(header));
 			seen++;
-			for (unsigned int i = 0; i < nflows; i++)
-				if (flows[i].total > max)
-					max = flows[i].total;
+			for (unsigned int i = 0; i < flows.n; i++)
+				if (flows.v[i].total > max)
+					max = flows.v[i].total;
 			if (tty)
 				fputs("\033[H\033[2J", stdout);
 			printf("%s\n%-32s %10s %8s\n", header, "checkpoint:direction",
 			       "crossings", "last");
-			for (unsigned int i = 0; i < nflows; i++) {
-				printf("%-32s %10lld %+8lld  ", flows[i].name, flows[i].total,
-				       flows[i].last);
-				for (long long b = 0; b < (flows[i].total * 40 + max - 1) / max; b++)
+			for (unsigned int i = 0; i < flows.n; i++) {
+				const struct flow *f = &flows.v[i];
+
+				printf("%-32s %10lld %+8lld  ", f->name, f->total, f->last);
+				for (long long b = 0; b < (f->total * 40 + max - 1) / max; b++)
 					fputs("\u2588", stdout);
 				putchar('\n');
 			}
@@ -642,6 +664,7 @@ run_watch(const struct query *q)
 		}
 		freeReplyObject(r);
 	}
+	free(flows.v);
 	redisFree(c);
 	return 0;
 }
