@@ -128,7 +128,6 @@ stats_line(const struct ingest *ing, const char *what, double seconds,
 
 	if (ing->output != NULL && ing->output->pub != NULL) {
 		struct publish_stats ps;
-
 		char acked[32] = "never acked";
 
 		publish_stats(ing->output->pub, &ps);
