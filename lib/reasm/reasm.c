@@ -8,9 +8,6 @@
 #include "reasm.h"
 #include "wire.h"
 
-/* The longest line that can be part of a record of several lines. */
-#define LINE_MAX_JOINED 44
-
 /* A record being joined. */
 struct partial {
 	struct reasm_source src;
@@ -150,7 +147,7 @@ reasm_datagram(struct reasm *r, const struct reasm_source *src,
 			cur.have = 0;
 		}
 		if (cur.have) {
-			if (n <= LINE_MAX_JOINED) {
+			if (n <= REASM_LINE_MAX) {
 				cur.buf[cur.len++] = '\n';
 				memcpy(cur.buf + cur.len, line, n);
 				cur.len += n;

@@ -32,9 +32,12 @@ struct reasm_source {
 	uint16_t port;
 };
 
+/** The longest line that can be part of a record of several lines. */
+#define REASM_LINE_MAX 44
+
 /** The longest record a reassembler joins: three lines of 44 and LFs.
  * A line that joins nothing is passed on in place, however long. */
-#define REASM_RECORD_MAX (3 * 44 + 2)
+#define REASM_RECORD_MAX (3 * REASM_LINE_MAX + 2)
 
 /** Receives each record (lines joined by LF) and its event time. */
 typedef void (*reasm_record_fn)(void *arg, const uint8_t *record,

@@ -28,8 +28,6 @@
 #define SOURCES 32
 #define HELD_MAX 8
 #define TIMEOUT_MS 2000
-/* Lines longer than this never continue a record (reasm.c). */
-#define LINE_MAX_JOINED 44
 
 /* What was emitted: a count and a hash of every record and its time. */
 struct emitted {
@@ -88,7 +86,7 @@ model_datagram(struct model *m, unsigned int src, int64_t time_ms,
 			incomplete++;
 			cur.have = 0;
 		}
-		if (cur.have && n <= LINE_MAX_JOINED) {
+		if (cur.have && n <= REASM_LINE_MAX) {
 			cur.buf[cur.len++] = '\n';
 			memcpy(cur.buf + cur.len, line, (size_t)n);
 			cur.len += (size_t)n;
