@@ -347,24 +347,25 @@ free_port(void)
 static unsigned int
 start_on_port(struct redis_server *rs, unsigned int primary_port)
 {
-	char port[16], primary[16], out[64];
-	const char *args[8] = { "--port", port, "--bind", "127.0.0.1" };
+	char port[16], primary[16], out[64] = "";
+	/* A primary would wait 5 s for more replicas before a sync. */
+	const char *args[10] = { "--port", port, "--bind", "127.0.0.1",
+				 "--repl-diskless-sync-delay", "0" };
 
 	memset(rs, 0, sizeof(*rs));
 	snprintf(port, sizeof(port), "%u", free_port());
 	if (primary_port != 0) {
 		snprintf(primary, sizeof(primary), "%u", primary_port);
-		args[4] = "--replicaof";
-		args[5] = "127.0.0.1";
-		args[6] = primary;
+		args[6] = "--replicaof";
+		args[7] = "127.0.0.1";
+		args[8] = primary;
 	}
 	ck_assert_int_eq(redis_server_start(rs, args), 0);
-	for (int i = 0; primary_port != 0 && i < 500; i++) {
-		redis_cli(rs, "info replication | grep master_link_status", out, sizeof(out));
-		if (strstr(out, "up"))
-			break;
+	for (int i = 0; primary_port != 0 && i < 1000 && !strstr(out, ":up"); i++) {
 		usleep(10000);
+		redis_cli(rs, "info replication | grep master_link_status", out, sizeof(out));
 	}
+	ck_assert_msg(primary_port == 0 || strstr(out, ":up"), "no replication: %s", out);
 	return (unsigned int)atoi(port);
 }
 
