@@ -171,6 +171,27 @@ checked(redisContext *c, redisReply *r, const struct query *q)
 	return r;
 }
 
+/* Memory the query cannot do without: none ends the program, clearly. */
+static void *
+allocated(void *p)
+{
+	if (p == NULL) {
+		fprintf(stderr, "crossings-query: out of memory\n");
+		exit(EXIT_USAGE);
+	}
+	return p;
+}
+
+/* Room for one more element in a growing array of *cap. */
+static void *
+room_for_one(void *v, unsigned int count, unsigned int *cap, size_t size)
+{
+	if (count < *cap)
+		return v;
+	*cap = *cap ? 2 * *cap : 64;
+	return allocated(realloc(v, (size_t)*cap * size));
+}
+
 /* A counter's value: Redis holds it as text, which anything may have
  * written; one that is no count ends the program rather than counting
  * as 0. */
@@ -199,17 +220,7 @@ add_row(const char *label, long long value, long long order)
 			return;
 		}
 	}
-	if (row_count == row_cap) {
-		unsigned int cap = row_cap ? 2 * row_cap : 256;
-		struct row *grown = realloc(rows, cap * sizeof(*rows));
-
-		if (grown == NULL) {
-			fprintf(stderr, "crossings-query: out of memory for %u rows\n", cap);
-			exit(EXIT_USAGE);
-		}
-		rows = grown;
-		row_cap = cap;
-	}
+	rows = room_for_one(rows, row_count, &row_cap, sizeof(*rows));
 	snprintf(rows[row_count].label, sizeof(rows[0].label), "%s", label);
 	rows[row_count].value = value;
 	rows[row_count++].order = order;
@@ -269,20 +280,12 @@ time_units(const struct query *q, struct unit **out)
 	char buf[16];
 
 	if (q->from_hour < 0) {
-		u = calloc(1, sizeof(*u));
-		if (u == NULL) {
-			fprintf(stderr, "crossings-query: out of memory\n");
-			exit(EXIT_USAGE);
-		}
+		u = allocated(calloc(1, sizeof(*u)));
 		strcpy(u->suffix, "all");
 		*out = u;
 		return 1;
 	}
-	u = calloc(q->to_hour - q->from_hour + 1, sizeof(*u));
-	if (u == NULL) {
-		fprintf(stderr, "crossings-query: out of memory for the time range\n");
-		exit(EXIT_USAGE);
-	}
+	u = allocated(calloc(q->to_hour - q->from_hour + 1, sizeof(*u)));
 	for (int64_t h = q->from_hour; h <= q->to_hour;) {
 		/* A whole day inside the range: its day key. */
 		if (h % 24 == 0 && h + 23 <= q->to_hour && q->by != BY_HOUR) {
@@ -500,21 +503,16 @@ run_status(const struct query *q)
 		redisReply *keys = r->element[1];
 
 		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-		names = realloc(names, (count + keys->elements + 1) * sizeof(*names));
-		if (names == NULL) {
-			fprintf(stderr, "crossings-query: out of memory\n");
-			exit(EXIT_USAGE);
-		}
+		names = allocated(realloc(names, (count + keys->elements + 1) *
+					  sizeof(*names)));
 		/* SCAN may return a key twice. */
 		for (size_t i = 0; i < keys->elements; i++) {
 			bool seen = false;
 
 			for (size_t j = 0; j < count && !seen; j++)
 				seen = strcmp(names[j], keys->element[i]->str) == 0;
-			if (!seen && (names[count++] = strdup(keys->element[i]->str)) == NULL) {
-				fprintf(stderr, "crossings-query: out of memory\n");
-				exit(EXIT_USAGE);
-			}
+			if (!seen)
+				names[count++] = allocated(strdup(keys->element[i]->str));
 		}
 		freeReplyObject(r);
 	} while (strcmp(cursor, "0") != 0);
@@ -552,17 +550,7 @@ flow_of(struct flows *f, const char *name)
 		;
 	if (i < f->n)
 		return &f->v[i];
-	if (f->n == f->cap) {
-		unsigned int cap = f->cap ? 2 * f->cap : 64;
-		struct flow *grown = realloc(f->v, cap * sizeof(*grown));
-
-		if (grown == NULL) {
-			fprintf(stderr, "crossings-query: out of memory for %u flows\n", cap);
-			exit(EXIT_USAGE);
-		}
-		f->v = grown;
-		f->cap = cap;
-	}
+	f->v = room_for_one(f->v, f->n, &f->cap, sizeof(*f->v));
 	snprintf(f->v[f->n].name, sizeof(f->v[0].name), "%s", name);
 	f->v[f->n].total = f->v[f->n].last = 0;
 	return &f->v[f->n++];
