@@ -69,12 +69,18 @@ flush_until_acked(struct publish *p, uint32_t fields, uint64_t n)
 }
 
 static uint64_t
-field(const char *key, const char *name)
+field_of(const struct redis_server *rs, const char *key, const char *name)
 {
 	char args[256], out[64];
 
 	snprintf(args, sizeof(args), "hget %s %s", key, name);
-	return strtoull(redis_cli(&server, args, out, sizeof(out)), NULL, 10);
+	return strtoull(redis_cli(rs, args, out, sizeof(out)), NULL, 10);
+}
+
+static uint64_t
+field(const char *key, const char *name)
+{
+	return field_of(&server, key, name);
 }
 
 static const char *const debug_allowed[] = { "--enable-debug-command", "local", NULL };
@@ -252,9 +258,9 @@ START_TEST(authentication)
 }
 END_TEST
 
-/* Runs a flush the server refuses, past the backoff: the error. */
+/* One attempt to deliver, a minute on, so that no backoff holds it. */
 static int
-refused_run(struct publish *p, int64_t *clock, char *err, size_t err_len)
+run_after_backoff(struct publish *p, int64_t *clock, char *err, size_t err_len)
 {
 	*clock += 60000;
 	return publish_run(p, *clock, err, err_len);
@@ -282,12 +288,12 @@ START_TEST(refused_flush_applies_nothing)
 	ck_assert_int_eq(publish_submit(p, increments(10, 3), 10, NULL, 0, clock), 0);
 	/* The node's status, written last, is checked first. */
 	redis_cli(&server, "set crossings:node:lars-1 x", out, sizeof(out));
-	ck_assert_int_eq(refused_run(p, &clock, err, sizeof(err)), -EPROTO);
+	ck_assert_int_eq(run_after_backoff(p, &clock, err, sizeof(err)), -EPROTO);
 	ck_assert_msg(strstr(err, "WRONGTYPE crossings:node:lars-1 is a string, not a hash; "
 			      "nothing of the flush applied"), "%s", err);
 	redis_cli(&server, "del crossings:node:lars-1", out, sizeof(out));
 	for (int i = 0; i < 3; i++) {
-		ck_assert_int_eq(refused_run(p, &clock, err, sizeof(err)), -EPROTO);
+		ck_assert_int_eq(run_after_backoff(p, &clock, err, sizeof(err)), -EPROTO);
 		ck_assert_msg(strstr(err, "crossings:test-1:exit:h:2022092704 nat:A00004") &&
 			      strstr(err, "not an integer") &&
 			      strstr(err, "nothing of the flush applied"), "%s", err);
@@ -304,14 +310,14 @@ START_TEST(refused_flush_applies_nothing)
 
 	redis_cli(&server, "hdel crossings:test-1:exit:h:2022092704 nat:A00004",
 		  out, sizeof(out));
-	ck_assert_int_eq(refused_run(p, &clock, err, sizeof(err)), -EPROTO);
+	ck_assert_int_eq(run_after_backoff(p, &clock, err, sizeof(err)), -EPROTO);
 	ck_assert_msg(strstr(err, "crossings:test-2:exit:h:2022092705 nat:A00005") &&
 		      strstr(err, "WRONGTYPE"), "%s", err);
 	ck_assert_str_eq(redis_cli(&server, "hlen crossings:test-1:exit:h:2022092701",
 				   out, sizeof(out)), "0");
 
 	redis_cli(&server, "del crossings:test-2:exit:h:2022092705", out, sizeof(out));
-	ck_assert_int_eq(refused_run(p, &clock, err, sizeof(err)), 0);
+	ck_assert_int_eq(run_after_backoff(p, &clock, err, sizeof(err)), 0);
 	for (unsigned int i = 0; i < 10; i++) {
 		char key[64], name[16];
 
@@ -369,15 +375,6 @@ start_on_port(struct redis_server *rs, unsigned int primary_port)
 	return (unsigned int)atoi(port);
 }
 
-static uint64_t
-field_of(const struct redis_server *rs, const char *key, const char *name)
-{
-	char args[256], out[64];
-
-	snprintf(args, sizeof(args), "hget %s %s", key, name);
-	return strtoull(redis_cli(rs, args, out, sizeof(out)), NULL, 10);
-}
-
 /* A server with replicas writes RDB files in its directory. */
 static void
 stop_and_remove(struct redis_server *rs)
@@ -430,7 +427,7 @@ START_TEST(flush_confirmed_by_replicas)
 	kill(replica.pid, SIGSTOP);
 	ck_assert_int_eq(publish_submit(p, increments(3, 5), 3, NULL, 0, clock), 0);
 	for (int i = 0; i < 2; i++) {
-		ck_assert_int_eq(refused_run(p, &clock, err, sizeof(err)), -EAGAIN);
+		ck_assert_int_eq(run_after_backoff(p, &clock, err, sizeof(err)), -EAGAIN);
 		ck_assert_msg(strstr(err, "flush 2 applied, but held by 0 of 1 replicas "
 				      "after 500 ms; it will be resent"),
 			      "%s", err);
@@ -445,12 +442,12 @@ START_TEST(flush_confirmed_by_replicas)
 	kill(replica.pid, SIGCONT);
 	ck_assert_str_eq(redis_cli(&replica, "replicaof no one", out, sizeof(out)), "OK");
 	point_at(r.unix_path, &replica);
-	ck_assert_int_eq(refused_run(p, &clock, err, sizeof(err)), -ECONNRESET);
-	ck_assert_int_eq(refused_run(p, &clock, err, sizeof(err)), -EAGAIN);
+	ck_assert_int_eq(run_after_backoff(p, &clock, err, sizeof(err)), -ECONNRESET);
+	ck_assert_int_eq(run_after_backoff(p, &clock, err, sizeof(err)), -EAGAIN);
 	ck_assert_uint_eq(field_of(&replica, key, name), 7);
 	/* A new replica confirms it; the resend is a replay. */
 	start_on_port(&next_replica, replica_port);
-	for (int i = 0; i < 10 && (rc = refused_run(p, &clock, err, sizeof(err))) != 0; i++)
+	for (int i = 0; i < 10 && (rc = run_after_backoff(p, &clock, err, sizeof(err))) != 0; i++)
 		ck_assert_msg(rc == -EAGAIN, "%s", err);
 	ck_assert_int_eq(rc, 0);
 	publish_stats(p, &st);
