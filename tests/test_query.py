@@ -205,6 +205,40 @@ def test_watch_many_flows(redis):
         "%d rows %s" % (len(rows), err.decode()))
 
 
+def test_watch_resubscribes():
+    """Redis restarts under watch: it subscribes again and shows the next
+    update."""
+    redis = RedisServer(os.path.join(TMP, "redis-watch")).start()
+    watch = subprocess.Popen([QUERY, "--redis", "unix:" + redis.socket, "watch",
+                              "--count", "1"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    try:
+        time.sleep(0.5)
+        redis.stop(9)
+        time.sleep(0.3)
+        redis.start()
+        for _ in range(200):
+            if redis.cli("pubsub", "numsub", "crossings:updates").split()[-1:] == ["1"]:
+                break
+            time.sleep(0.05)
+        redis.cli("publish", "crossings:updates",
+                  '{"node":"n","seq":9,"time_ms":1,"buckets":'
+                  '{"verkhny-lars:exit:2022092714":{"total":4}}}')
+        try:
+            out, err = watch.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            watch.kill()
+            out, err = watch.communicate()
+        out, err = out.decode(), err.decode()
+        tap("watch: Redis restarted, subscribed again, the next update shown",
+            watch.returncode == 0 and "subscribing again" in err and
+            "watching crossings:updates again" in err and
+            any(l.split()[:2] == ["verkhny-lars:exit", "4"] for l in out.splitlines()),
+            out + err)
+    finally:
+        redis.stop()
+
+
 def test_long_range_and_bad_counts(redis):
     """A checkpoint outside crossings:checkpoints (the other tests' sums
     stay as they are): an hour key for each of 5,000 hours, read by
@@ -249,6 +283,7 @@ def main():
         test_watch_and_status(redis)
         test_long_range_and_bad_counts(redis)
         test_watch_many_flows(redis)
+        test_watch_resubscribes()
     finally:
         redis.stop()
     return tap_end()

@@ -605,11 +605,55 @@ watch_message(const char *msg, struct flows *flows, char *header,
 	}
 }
 
+/* A connection subscribed to the updates, or NULL (said why). */
+static redisContext *
+subscribe_updates(const struct query *q)
+{
+	redisContext *c = connect_redis(q);
+	redisReply *r;
+
+	if (c == NULL)
+		return NULL;
+	/* Updates come when nodes flush: no read timeout. */
+	redisSetTimeout(c, (struct timeval){ 0, 0 });
+	r = redisCommand(c, "SUBSCRIBE crossings:updates");
+	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+		fprintf(stderr, "crossings-query: redis %s: %s\n", q->redis,
+			r ? r->str : c->errstr);
+		if (r)
+			freeReplyObject(r);
+		redisFree(c);
+		return NULL;
+	}
+	freeReplyObject(r);
+	return c;
+}
+
+/*
+ * Redis went away while watching (a restart, a failover): subscribe
+ * again, backing off from 100 ms to 5 s, as the nodes do. Updates
+ * published meanwhile are not seen, and the totals leave them out.
+ */
+static redisContext *
+resubscribe(const struct query *q, redisContext *lost)
+{
+	redisContext *c;
+
+	fprintf(stderr, "crossings-query: redis %s: %s; subscribing again "
+		"(updates meanwhile are missed)\n", q->redis, lost->errstr);
+	redisFree(lost);
+	for (unsigned int ms = 100; (c = subscribe_updates(q)) == NULL;
+	     ms = ms * 2 > 5000 ? 5000 : ms * 2)
+		usleep(ms * 1000);
+	fprintf(stderr, "watching crossings:updates again\n");
+	return c;
+}
+
 static int
 run_watch(const struct query *q)
 {
 	struct flows flows = { NULL, 0, 0 };
-	redisContext *c = connect_redis(q);
+	redisContext *c = subscribe_updates(q);
 	redisReply *r;
 	bool tty = isatty(STDOUT_FILENO);
 	long seen = 0;
@@ -617,17 +661,13 @@ run_watch(const struct query *q)
 
 	if (c == NULL)
 		return EXIT_USAGE;
-	/* Updates come when nodes flush: no read timeout. */
-	redisSetTimeout(c, (struct timeval){ 0, 0 });
-	freeReplyObject(checked(c, redisCommand(c, "SUBSCRIBE crossings:updates"), q));
 	fprintf(stderr, "watching crossings:updates (Ctrl-C to stop)\n");
 	while (q->count == 0 || seen < q->count) {
 		long long max = 1;
 
 		if (redisGetReply(c, (void **)&r) != REDIS_OK) {
-			fprintf(stderr, "crossings-query: redis %s: %s\n", q->redis, c->errstr);
-			redisFree(c);
-			return EXIT_USAGE;
+			c = resubscribe(q, c);
+			continue;
 		}
 		if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
 		    strcmp(r->element[0]->str, "message") == 0) {
