@@ -464,6 +464,31 @@ START_TEST(flush_confirmed_by_replicas)
 }
 END_TEST
 
+/* wait_replicas with a user that may not WAIT: refused at connection,
+ * as authentication is, not after the first flush is applied. */
+START_TEST(wait_refused_at_connection)
+{
+	struct conf_redis r = redis_conf();
+	struct publish *p;
+	char err[512], out[64];
+
+	redis_cli(&server, "acl setuser nowait on '>pw' '~crossings:*' '&crossings:*' "
+		  "+@all -wait", out, sizeof(out));
+	ck_assert_str_eq(out, "OK");
+	strcpy(r.user, "nowait");
+	strcpy(r.password, "pw");
+	r.wait_replicas = 1;
+	p = publish_create(&r, "n", "r", "test");
+	ck_assert_int_eq(publish_connect(p, err, sizeof(err)), -EACCES);
+	ck_assert_msg(strstr(err, "WAIT refused, which wait_replicas needs: NOPERM"), "%s", err);
+	publish_free(p);
+	r.wait_replicas = 0;
+	p = publish_create(&r, "n", "r", "test");
+	ck_assert_int_eq(publish_connect(p, err, sizeof(err)), 0);
+	publish_free(p);
+}
+END_TEST
+
 /* The update message carries the flush's hour increments. */
 START_TEST(update_message)
 {
@@ -510,6 +535,7 @@ main(void)
 	tcase_add_test(tc, update_message);
 	tcase_add_test(tc, refused_flush_applies_nothing);
 	tcase_add_test(tc, flush_confirmed_by_replicas);
+	tcase_add_test(tc, wait_refused_at_connection);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

@@ -211,6 +211,28 @@ load_script(struct publish *p, char *err, size_t err_len)
 	return rc;
 }
 
+/* With wait_replicas, whether the user may WAIT: found at connection,
+ * not after a flush is applied. WAIT 0 0 answers at once. */
+static int
+may_wait(struct publish *p, const char *at, char *err, size_t err_len)
+{
+	redisReply *r = redisCommand(p->ctx, "WAIT 0 0");
+	int rc = 0;
+
+	if (r == NULL) {
+		snprintf(err, err_len, "%s: %s", at, p->ctx->errstr);
+		return -ECONNREFUSED;
+	}
+	if (r->type != REDIS_REPLY_INTEGER) {
+		snprintf(err, err_len, "%s: WAIT refused, which wait_replicas needs: %s",
+			 at, r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		rc = r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOPERM", 6) == 0 ?
+			-EACCES : -EPROTO;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
 int
 publish_connect(struct publish *p, char *err, size_t err_len)
 {
@@ -262,6 +284,8 @@ publish_connect(struct publish *p, char *err, size_t err_len)
 		}
 	}
 	rc = load_script(p, err, err_len);
+	if (rc == 0 && p->redis.wait_replicas > 0)
+		rc = may_wait(p, at, err, err_len);
 	if (rc) {
 		disconnect(p);
 		return rc;
