@@ -123,15 +123,23 @@ connect_redis(const struct query *q)
 		char host[256];
 		size_t n;
 
+		char *end;
+		unsigned long port;
+
 		colon = strrchr(q->redis, ':');
 		n = colon ? (size_t)(colon - q->redis) : 0;
 		if (colon == NULL || n == 0 || n >= sizeof(host)) {
 			usage_error("--redis", "expected HOST:PORT or unix:PATH");
 			return NULL;
 		}
+		port = strtoul(colon + 1, &end, 10);
+		if (*end != '\0' || port == 0 || port > 65535) {
+			usage_error("--redis", "expected a port 1..65535");
+			return NULL;
+		}
 		memcpy(host, q->redis, n);
 		host[n] = '\0';
-		c = redisConnectWithTimeout(host, atoi(colon + 1), tv);
+		c = redisConnectWithTimeout(host, (int)port, tv);
 	}
 	if (c == NULL || c->err) {
 		fprintf(stderr, "crossings-query: redis %s: %s\n", q->redis,
