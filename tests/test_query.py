@@ -134,7 +134,8 @@ def test_errors(redis):
                        (["--to", "2022-09-28"], "needs --from"),
                        (["--by", "doc", "--nat", "RUS"], "--by doc"),
                        (["--format", "xml"], "--format"), (["frobnicate"], "frobnicate"),
-                       (["--redis", "localhost:63x9"], "--redis: expected a port")]:
+                       (["--redis", "localhost:63x9"], "--redis: expected a port"),
+                       (["--password", "nope"], "authentication refused")]:
         rc, out, err = query(redis, *args)
         tap("bad command line %s: one line, exit 2" % " ".join(args),
             rc == 2 and len(err.strip().splitlines()) == 1 and text in err, err)

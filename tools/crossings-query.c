@@ -110,6 +110,21 @@ format_hour(int64_t hour, char *out, size_t len, bool day_only)
 	strftime(out, len, day_only ? "%Y%m%d" : "%Y%m%d%H", &tm);
 }
 
+/* Whether a reply came and is no error; if not, says why (after what)
+ * and frees the reply and the connection. */
+static bool
+replied(redisContext *c, redisReply *r, const struct query *q, const char *what)
+{
+	if (r != NULL && r->type != REDIS_REPLY_ERROR)
+		return true;
+	fprintf(stderr, "crossings-query: redis %s: %s%s\n", q->redis, what,
+		r ? r->str : c->errstr);
+	if (r)
+		freeReplyObject(r);
+	redisFree(c);
+	return false;
+}
+
 static redisContext *
 connect_redis(const struct query *q)
 {
@@ -154,14 +169,8 @@ connect_redis(const struct query *q)
 			redisCommand(c, "AUTH %s %s", q->user, q->password) :
 			redisCommand(c, "AUTH %s", q->password);
 
-		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-			fprintf(stderr, "crossings-query: redis %s: authentication "
-				"refused: %s\n", q->redis, r ? r->str : c->errstr);
-			if (r)
-				freeReplyObject(r);
-			redisFree(c);
+		if (!replied(c, r, q, "authentication refused: "))
 			return NULL;
-		}
 		freeReplyObject(r);
 	}
 	return c;
@@ -625,14 +634,8 @@ subscribe_updates(const struct query *q)
 	/* Updates come when nodes flush: no read timeout. */
 	redisSetTimeout(c, (struct timeval){ 0, 0 });
 	r = redisCommand(c, "SUBSCRIBE crossings:updates");
-	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-		fprintf(stderr, "crossings-query: redis %s: %s\n", q->redis,
-			r ? r->str : c->errstr);
-		if (r)
-			freeReplyObject(r);
-		redisFree(c);
+	if (!replied(c, r, q, ""))
 		return NULL;
-	}
 	freeReplyObject(r);
 	return c;
 }
