@@ -70,7 +70,15 @@ output_init(struct output *o, struct ingest *ing, bool redis, char *err,
 		INGEST_LOG(WARNING, "%s: counting anyway, retrying", err);
 		rc = 0;
 	} else if (rc == 0) {
+		struct publish_stats ps;
+
 		INGEST_LOG(INFO, "publishing as node %s, run %s", ing->conf.node, run);
+		publish_stats(o->pub, &ps);
+		if (ps.eviction_policy[0] != '\0')
+			INGEST_LOG(WARNING, "redis: maxmemory-policy %s may evict counts, "
+				   "and the record of applied flushes, after which a "
+				   "resent flush would count twice: use noeviction "
+				   "(docs/deployment.md)", ps.eviction_policy);
 	}
 	o->next_flush_ms = ingest_wall_ms() + ing->conf.redis.flush_interval_ms;
 	return rc;

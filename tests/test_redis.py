@@ -200,6 +200,28 @@ def test_replicas_unconfirmed():
         redis.stop()
 
 
+def test_eviction_policy_warned():
+    """A Redis that may evict our keys (allkeys-lru) is named at start;
+    the default policy is not."""
+    cap, model = scenario(7, 30)
+    pcap = write(cap, "policy.pcap")
+    results = []
+    for name, extra in (("r6", ["--maxmemory-policy", "allkeys-lru"]), ("r7", [])):
+        redis = RedisServer(os.path.join(TMP, name), extra=extra).start()
+        try:
+            p = run_pcap(pcap, config(redis))
+            results.append((p.returncode, redis.counts() == model.json(),
+                            p.stderr.decode()))
+        finally:
+            redis.stop()
+    (rc_lru, same_lru, err_lru), (rc_default, same_default, err_default) = results
+    tap("maxmemory-policy allkeys-lru: one warning at start naming it; "
+        "counts and exit as usual; none with the default policy",
+        rc_lru == 0 and same_lru and rc_default == 0 and same_default and
+        err_lru.count("maxmemory-policy allkeys-lru may evict counts") == 1 and
+        "maxmemory-policy" not in err_default, err_lru[-600:])
+
+
 def test_crashes_during_a_paced_run():
     """Redis SIGKILLed and restarted while traffic flows, and a reply
     lost to DEBUG SLEEP: the counts end exact."""
@@ -258,6 +280,7 @@ def main():
     test_auth()
     test_redis_away()
     test_replicas_unconfirmed()
+    test_eviction_policy_warned()
     test_crashes_during_a_paced_run()
     shutil.rmtree(TMP, ignore_errors=True)
     return tap_end()

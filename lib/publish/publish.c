@@ -233,6 +233,28 @@ may_wait(struct publish *p, const char *at, char *err, size_t err_len)
 	return rc;
 }
 
+/*
+ * Redis' maxmemory-policy, kept when it may evict our keys: an allkeys-*
+ * policy under memory pressure drops counts, and the record of applied
+ * flushes, after which a resent flush would count twice. (volatile-*
+ * policies evict keys with a TTL only, and ours have none.) A user that
+ * may not read INFO leaves it unknown.
+ */
+static void
+read_eviction_policy(struct publish *p)
+{
+	redisReply *r = redisCommand(p->ctx, "INFO memory");
+	const char *v;
+
+	p->stats.eviction_policy[0] = '\0';
+	if (r != NULL && r->type == REDIS_REPLY_STRING &&
+	    (v = strstr(r->str, "maxmemory_policy:allkeys-")) != NULL)
+		snprintf(p->stats.eviction_policy, sizeof(p->stats.eviction_policy),
+			 "%.*s", (int)strcspn(v + 17, "\r\n"), v + 17);
+	if (r != NULL)
+		freeReplyObject(r);
+}
+
 int
 publish_connect(struct publish *p, char *err, size_t err_len)
 {
@@ -290,6 +312,7 @@ publish_connect(struct publish *p, char *err, size_t err_len)
 		disconnect(p);
 		return rc;
 	}
+	read_eviction_policy(p);
 	if (p->ever_connected)
 		p->stats.reconnects++;
 	p->ever_connected = true;

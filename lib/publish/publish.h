@@ -55,6 +55,9 @@ struct publish_stats {
 	double last_latency_ms;		/**< its round trip */
 	double max_latency_ms;
 	int64_t last_ack_ms;		/**< host time of the last ack, 0: none */
+	char eviction_policy[32];	/**< Redis' maxmemory-policy where it
+					 *   may evict our keys (allkeys-*),
+					 *   else empty */
 	uint64_t seq;			/**< sequence of the last flush formed */
 	bool connected;
 };
