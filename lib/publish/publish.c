@@ -243,14 +243,16 @@ may_wait(struct publish *p, const char *at, char *err, size_t err_len)
 static void
 read_eviction_policy(struct publish *p)
 {
+	static const char field[] = "maxmemory_policy:";
 	redisReply *r = redisCommand(p->ctx, "INFO memory");
 	const char *v;
 
 	p->stats.eviction_policy[0] = '\0';
 	if (r != NULL && r->type == REDIS_REPLY_STRING &&
-	    (v = strstr(r->str, "maxmemory_policy:allkeys-")) != NULL)
+	    (v = strstr(r->str, field)) != NULL &&
+	    strncmp(v += strlen(field), "allkeys-", 8) == 0)
 		snprintf(p->stats.eviction_policy, sizeof(p->stats.eviction_policy),
-			 "%.*s", (int)strcspn(v + 17, "\r\n"), v + 17);
+			 "%.*s", (int)strcspn(v, "\r\n"), v);
 	if (r != NULL)
 		freeReplyObject(r);
 }
