@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -383,6 +384,37 @@ port_summary(uint16_t port)
 			   s.ipackets, s.imissed, s.ierrors, s.rx_nombuf);
 }
 
+/*
+ * Keeps every page of the process out of swap: hugepages never swap,
+ * but worker stacks, the pcap vdev's buffers and malloc'd memory are
+ * ordinary pages, and they hold MRZ text while it is parsed. Pages are
+ * locked as they are touched (MCL_ONFAULT), so a --no-huge -m 512 arena
+ * is not faulted in whole at start. Refused without CAP_IPC_LOCK when
+ * RLIMIT_MEMLOCK is smaller than the process: a checkpoint server runs
+ * as root, or with systemd's LimitMEMLOCK=infinity.
+ */
+static int
+lock_memory(void)
+{
+	struct rlimit limit;
+	int err;
+
+	if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) == 0)
+		return 0;
+	err = errno;
+	if (getrlimit(RLIMIT_MEMLOCK, &limit) == 0 &&
+	    limit.rlim_cur != RLIM_INFINITY)
+		fprintf(stderr, "crossings-ingest: cannot lock memory against "
+			"swap (mlockall: %s; RLIMIT_MEMLOCK %llu KiB): run as "
+			"root, or raise the limit (ulimit -l unlimited, systemd "
+			"LimitMEMLOCK=infinity)\n", strerror(err),
+			(unsigned long long)limit.rlim_cur / 1024);
+	else
+		fprintf(stderr, "crossings-ingest: cannot lock memory against "
+			"swap (mlockall: %s)\n", strerror(err));
+	return -1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -460,6 +492,11 @@ main(int argc, char **argv)
 			   "opened gives none)");
 		goto usage_error;
 	}
+
+	/* Before a port starts: no record is read into a page that could
+	 * be written to swap. Restarting would not help: exit 2. */
+	if (lock_memory() != 0)
+		goto usage_error;
 
 	/* Enough mbufs for every descriptor of every queue, as many as
 	 * each port takes (it may round RX_DESC up to its limits), plus

@@ -620,7 +620,8 @@ def test_signals():
 
 def test_no_file_keeps_personal_data():
     """Personal data never reaches a file: the process allows itself no
-    core dump, and no hugepage file outlives it, killed or not."""
+    core dump, none of its memory can be swapped out, and no hugepage
+    file outlives it, killed or not."""
     import glob
     import resource
     import signal
@@ -643,32 +644,64 @@ def test_no_file_keeps_personal_data():
         except (ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
 
+    def unlocked_mappings(pid):
+        """The process's mappings that swap could take: those whose
+        VmFlags lack "lo" (locked), but for the kernel's own pages that
+        every process maps (vDSO and its data), which never swap."""
+        unlocked, mapping = [], None
+        for line in open("/proc/%d/smaps" % pid):
+            if re.match(r"[0-9a-f]+-[0-9a-f]+ ", line):
+                mapping = line.strip()
+            elif (line.startswith("VmFlags:") and "lo" not in line.split()[1:] and
+                  not re.search(r"\[(vvar|vvar_vclock|vdso|vsyscall)\]$", mapping)):
+                unlocked.append(mapping)
+        return unlocked
+
     def killed_run(cmd, log):
-        """Runs cmd until it has counted frames, reads its limits, then
-        SIGKILL: the crash case, with no teardown to clean up."""
+        """Runs cmd until it has counted frames, reads its limits and
+        its unlocked mappings, then SIGKILL: the crash case, with no
+        teardown to clean up."""
         with open(log, "w") as err:
             proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
                                     preexec_fn=core_unlimited)
-        limits = ""
+        limits, unlocked = "", None
         for _ in range(300):
             if "stats: frames" in open(log).read():
                 limits = open("/proc/%d/limits" % proc.pid).read()
+                unlocked = unlocked_mappings(proc.pid)
                 break
             if proc.poll() is not None:
                 break
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        return limits
+        return limits, unlocked
 
     prefix = "crossings-files-%d" % os.getpid()
-    limits = killed_run(ingest_command(
+    command = ingest_command(
         INGEST, "net_pcap0,rx_pcap=%s,infinite_rx=1" % pcap, prefix + "-core",
-        config, ["--no-redis", "--mbufs", "4096", "--stats-interval", "1"]),
-        os.path.join(TMP, "core.log"))
+        config, ["--no-redis", "--mbufs", "4096", "--stats-interval", "1"])
+    limits, unlocked = killed_run(command, os.path.join(TMP, "core.log"))
     core = re.search(r"^Max core file size\s+(\S+)\s+(\S+)", limits, re.M)
     tap("no core dumps: the limit is 0 whatever the process was given",
         core is not None and core.groups() == ("0", "0"), limits or "never ran")
+    tap("no swap: every mapping of the running process is locked in memory",
+        unlocked == [], "never ran" if unlocked is None else
+        "%d unlocked, e.g. %s" % (len(unlocked), unlocked[:3]))
+
+    # Without CAP_IPC_LOCK, under a limit smaller than the process, the
+    # lock fails: the process refuses to read a packet.
+    res = subprocess.run(["setpriv", "--bounding-set", "-ipc_lock", "--inh-caps",
+                          "-ipc_lock", "prlimit", "--memlock=65536"] + ingest_command(
+                             INGEST, "net_pcap0,rx_pcap=" + pcap, prefix + "-memlock",
+                             config, ["--no-redis", "--idle-exit", "1"]),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    err = res.stderr.decode(errors="replace")
+    tap("no lock against swap (no CAP_IPC_LOCK, memlock 64 KiB): exit 2, "
+        "naming the limit, before a packet",
+        res.returncode == 2 and res.stdout == b"" and
+        "cannot lock memory against swap" in err and "RLIMIT_MEMLOCK 64 KiB" in err and
+        "stats: frames" not in err, "exit %d %s" % (res.returncode, err[-400:]))
 
     if not hugepages_ready(128):
         tap("# SKIP no hugepage file outlives a killed process: "
@@ -685,7 +718,7 @@ def test_no_file_keeps_personal_data():
                "--vdev", "net_pcap0,rx_pcap=%s,infinite_rx=1" % pcap, "--",
                "--no-redis", "--config", config, "--mbufs", "4096",
                "--stats-interval", "1"]
-        ran = killed_run(cmd, os.path.join(TMP, p + ".log")) != ""
+        ran = killed_run(cmd, os.path.join(TMP, p + ".log"))[0] != ""
         files = glob.glob("/dev/hugepages/%smap_*" % p)
         held = set()
         for f in files:
