@@ -27,6 +27,7 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 
+#include "endpoint.h"
 #include "ingest.h"
 
 RTE_LOG_REGISTER(ingest_logtype, user.crossings.ingest, INFO);
@@ -61,7 +62,8 @@ usage(FILE *out)
 	fprintf(out,
 "usage: crossings-ingest [EAL options] -- [options]\n"
 "  --config FILE          configuration (INI); built-in defaults without it\n"
-"  --redis HOST:PORT      Redis to publish to (or unix:PATH); overrides [redis]\n"
+"  --redis HOST:PORT      Redis to publish to (or [IPV6]:PORT, unix:PATH);\n"
+"                         overrides [redis]\n"
 "  --no-redis             do not publish; print the counts as JSON at exit\n"
 "  --idle-exit SECONDS    stop after this long without a packet\n"
 "  --stats-interval SECONDS  print a stats line this often (default 10, 0: at exit only)\n"
@@ -202,29 +204,27 @@ parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* --redis HOST:PORT or unix:PATH over the [redis] section. */
+/* --redis HOST:PORT, [IPV6]:PORT or unix:PATH over the [redis] section. */
 static int
 apply_redis_option(struct conf *conf, const char *v)
 {
-	const char *colon = strrchr(v, ':');
-	char *end;
-	unsigned long port;
+	struct endpoint e;
+	int rc = endpoint_parse(&e, v);
 
-	if (strncmp(v, "unix:", 5) == 0) {
-		if (v[5] == '\0' || strlen(v + 5) >= sizeof(conf->redis.unix_path))
-			return bad_option("--redis", "expected unix:PATH");
-		strcpy(conf->redis.unix_path, v + 5);
+	if (rc == -ERANGE)
+		return bad_option("--redis", "expected a port 1..65535");
+	if (rc != 0)
+		return bad_option("--redis", "expected HOST:PORT, [IPV6]:PORT or "
+				  "unix:PATH");
+	_Static_assert(sizeof(conf->redis.host) == sizeof(e.host) &&
+		       sizeof(conf->redis.unix_path) == sizeof(e.unix_path),
+		       "conf_redis holds what endpoint_parse() reads");
+	if (e.unix_path[0] != '\0') {
+		strcpy(conf->redis.unix_path, e.unix_path);
 		return 0;
 	}
-	if (colon == NULL || colon == v ||
-	    (size_t)(colon - v) >= sizeof(conf->redis.host))
-		return bad_option("--redis", "expected HOST:PORT or unix:PATH");
-	port = strtoul(colon + 1, &end, 10);
-	if (*end != '\0' || port == 0 || port > 65535)
-		return bad_option("--redis", "expected a port 1..65535");
-	memcpy(conf->redis.host, v, colon - v);
-	conf->redis.host[colon - v] = '\0';
-	conf->redis.port = port;
+	strcpy(conf->redis.host, e.host);
+	conf->redis.port = e.port;
 	conf->redis.unix_path[0] = '\0';
 	return 0;
 }

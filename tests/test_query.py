@@ -135,6 +135,7 @@ def test_errors(redis):
                        (["--by", "doc", "--nat", "RUS"], "--by doc"),
                        (["--format", "xml"], "--format"), (["frobnicate"], "frobnicate"),
                        (["--redis", "localhost:63x9"], "--redis: expected a port"),
+                       (["--redis", "[::1]"], "--redis: expected HOST:PORT, [IPV6]:PORT"),
                        (["--password", "nope"], "authentication refused")]:
         rc, out, err = query(redis, *args)
         tap("bad command line %s: one line, exit 2" % " ".join(args),
@@ -143,6 +144,26 @@ def test_errors(redis):
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     tap("unreachable Redis: one line, exit 2", p.returncode == 2 and
         len(p.stderr.decode().strip().splitlines()) == 1, p.stderr.decode())
+
+
+def test_ipv6_endpoint():
+    """--redis [IPV6]:PORT and the bare IPV6:PORT reach a Redis on ::1."""
+    import socket
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+        s.bind(("::1", 0))
+        port = s.getsockname()[1]
+    redis = RedisServer(os.path.join(TMP, "redis-ipv6"),
+                        extra=("--port", str(port), "--bind", "::1")).start()
+    try:
+        fill(redis)
+        for address in ("[::1]:%d" % port, "::1:%d" % port):
+            p = subprocess.run([QUERY, "--redis", address, "--format", "csv"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+            tap("--redis %s: the total" % address.replace(str(port), "PORT"),
+                p.returncode == 0 and rows_csv(p.stdout.decode()) == expected(),
+                p.stdout.decode() + p.stderr.decode())
+    finally:
+        redis.stop()
 
 
 def test_watch_and_status(redis):
@@ -286,6 +307,7 @@ def main():
         test_long_range_and_bad_counts(redis)
         test_watch_many_flows(redis)
         test_watch_resubscribes()
+        test_ipv6_endpoint()
     finally:
         redis.stop()
     return tap_end()

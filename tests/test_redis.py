@@ -148,6 +148,30 @@ def test_auth():
         redis.stop()
 
 
+def loopback6_port():
+    """A TCP port free on ::1 (bound, read, released)."""
+    import socket
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+        s.bind(("::1", 0))
+        return s.getsockname()[1]
+
+
+def test_ipv6_endpoint():
+    """--redis [::1]:PORT: the bracketed form reaches Redis on IPv6."""
+    cap, model = scenario(4, 30)
+    pcap = write(cap, "ipv6.pcap")
+    port = loopback6_port()
+    redis = RedisServer(os.path.join(TMP, "r6"),
+                        extra=("--port", str(port), "--bind", "::1")).start()
+    try:
+        p = run_pcap(pcap, config(redis), ["--redis", "[::1]:%d" % port])
+        tap("--redis [::1]:PORT overrides [redis] unix and publishes there",
+            p.returncode == 0 and redis.counts() == model.json(),
+            "exit %d %s" % (p.returncode, p.stderr.decode()[-500:]))
+    finally:
+        redis.stop()
+
+
 def test_redis_away():
     cap, model = scenario(4, 50)
     pcap = write(cap, "away.pcap")
@@ -278,6 +302,7 @@ def test_crashes_during_a_paced_run():
 def main():
     test_same_as_no_redis()
     test_auth()
+    test_ipv6_endpoint()
     test_redis_away()
     test_replicas_unconfirmed()
     test_eviction_policy_warned()

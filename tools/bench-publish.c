@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * bench-publish HOST:PORT|unix:PATH [FIELDS...]: the latency of one
+ * bench-publish HOST:PORT|[IPV6]:PORT|unix:PATH [FIELDS...]: the latency of one
  * flush of each size, as crossings-ingest sends it (one EVALSHA, one
  * round trip): median and maximum of 50 flushes per size.
  */
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "endpoint.h"
 #include "publish.h"
 
 static double
@@ -37,18 +38,16 @@ main(int argc, char **argv)
 	struct conf_redis r = { .timeout_ms = 10000 };
 	enum { ROUNDS = 50 };
 	char err[512], run[32];
-	const char *colon;
+	struct endpoint e;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: bench-publish HOST:PORT|unix:PATH [FIELDS...]\n");
+	if (argc < 2 || endpoint_parse(&e, argv[1]) != 0) {
+		fprintf(stderr, "usage: bench-publish HOST:PORT|[IPV6]:PORT|unix:PATH "
+			"[FIELDS...]\n");
 		return 2;
 	}
-	if (strncmp(argv[1], "unix:", 5) == 0) {
-		snprintf(r.unix_path, sizeof(r.unix_path), "%s", argv[1] + 5);
-	} else if ((colon = strrchr(argv[1], ':')) != NULL) {
-		snprintf(r.host, sizeof(r.host), "%.*s", (int)(colon - argv[1]), argv[1]);
-		r.port = atoi(colon + 1);
-	}
+	memcpy(r.host, e.host, sizeof(r.host));
+	memcpy(r.unix_path, e.unix_path, sizeof(r.unix_path));
+	r.port = e.port;
 	snprintf(run, sizeof(run), "bench-%ld", (long)time(NULL));
 	for (int s = 0; s < (argc > 2 ? argc - 2 : 3); s++) {
 		unsigned int fields = argc > 2 ? (unsigned int)atoi(argv[s + 2]) :

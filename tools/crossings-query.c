@@ -21,6 +21,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "endpoint.h"
+
 #define EXIT_USAGE 2
 #define NAME_MAX_ 64
 
@@ -64,7 +66,7 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-"usage: crossings-query [--redis HOST:PORT | --redis unix:PATH] [--user U] [--password P]\n"
+"usage: crossings-query [--redis HOST:PORT | [IPV6]:PORT | unix:PATH] [--user U] [--password P]\n"
 "                       [--checkpoint CP] [--direction entry|exit|unknown]\n"
 "                       [--from YYYY-MM-DD[THH]] [--to YYYY-MM-DD[THH]]\n"
 "                       [--by nat|sex|age|doc|checkpoint|direction|hour|day]\n"
@@ -129,33 +131,19 @@ static redisContext *
 connect_redis(const struct query *q)
 {
 	struct timeval tv = { 2, 0 };
+	struct endpoint e;
 	redisContext *c;
-	const char *colon;
+	int rc = endpoint_parse(&e, q->redis);
 
-	if (strncmp(q->redis, "unix:", 5) == 0) {
-		c = redisConnectUnixWithTimeout(q->redis + 5, tv);
-	} else {
-		char host[256];
-		size_t n;
-
-		char *end;
-		unsigned long port;
-
-		colon = strrchr(q->redis, ':');
-		n = colon ? (size_t)(colon - q->redis) : 0;
-		if (colon == NULL || n == 0 || n >= sizeof(host)) {
-			usage_error("--redis", "expected HOST:PORT or unix:PATH");
-			return NULL;
-		}
-		port = strtoul(colon + 1, &end, 10);
-		if (*end != '\0' || port == 0 || port > 65535) {
-			usage_error("--redis", "expected a port 1..65535");
-			return NULL;
-		}
-		memcpy(host, q->redis, n);
-		host[n] = '\0';
-		c = redisConnectWithTimeout(host, (int)port, tv);
+	if (rc != 0) {
+		usage_error("--redis", rc == -ERANGE ? "expected a port 1..65535" :
+			    "expected HOST:PORT, [IPV6]:PORT or unix:PATH");
+		return NULL;
 	}
+	if (e.unix_path[0] != '\0')
+		c = redisConnectUnixWithTimeout(e.unix_path, tv);
+	else
+		c = redisConnectWithTimeout(e.host, e.port, tv);
 	if (c == NULL || c->err) {
 		fprintf(stderr, "crossings-query: redis %s: %s\n", q->redis,
 			c ? c->errstr : "out of memory");
