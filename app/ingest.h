@@ -174,6 +174,8 @@ struct output {
 	uint32_t collect_failures;
 	bool failing;			/* the last attempt failed */
 	bool final_submitted;
+	/* The eviction policy last warned about (publish_stats'). */
+	char warned_policy[32];
 };
 
 int output_init(struct output *o, struct ingest *ing, bool redis, char *err,

@@ -26,6 +26,29 @@ collect(struct output *o, struct ingest *ing, bool running)
 			       &o->collect_failures);
 }
 
+/*
+ * Names a Redis policy that may evict our keys, once for each policy
+ * seen: Redis may be away at start, or be replaced by another with its
+ * own configuration while the node runs.
+ */
+static void
+warn_if_evicting(struct output *o)
+{
+	struct publish_stats ps;
+
+	publish_stats(o->pub, &ps);
+	if (strcmp(ps.eviction_policy, o->warned_policy) == 0)
+		return;
+	if (ps.eviction_policy[0] != '\0')
+		INGEST_LOG(WARNING, "redis: maxmemory-policy %s may evict counts, "
+			   "and the record of applied flushes, after which a "
+			   "resent flush would count twice: use noeviction "
+			   "(docs/deployment.md)", ps.eviction_policy);
+	_Static_assert(sizeof(o->warned_policy) == sizeof(ps.eviction_policy),
+		       "a policy fits where it is remembered");
+	memcpy(o->warned_policy, ps.eviction_policy, sizeof(o->warned_policy));
+}
+
 int
 output_init(struct output *o, struct ingest *ing, bool redis, char *err,
 	    size_t err_len)
@@ -70,15 +93,8 @@ output_init(struct output *o, struct ingest *ing, bool redis, char *err,
 		INGEST_LOG(WARNING, "%s: counting anyway, retrying", err);
 		rc = 0;
 	} else if (rc == 0) {
-		struct publish_stats ps;
-
 		INGEST_LOG(INFO, "publishing as node %s, run %s", ing->conf.node, run);
-		publish_stats(o->pub, &ps);
-		if (ps.eviction_policy[0] != '\0')
-			INGEST_LOG(WARNING, "redis: maxmemory-policy %s may evict counts, "
-				   "and the record of applied flushes, after which a "
-				   "resent flush would count twice: use noeviction "
-				   "(docs/deployment.md)", ps.eviction_policy);
+		warn_if_evicting(o);
 	}
 	o->next_flush_ms = ingest_wall_ms() + ing->conf.redis.flush_interval_ms;
 	return rc;
@@ -199,6 +215,7 @@ deliver(struct output *o, int64_t now_ms)
 		INGEST_LOG(INFO, "redis: flushes acknowledged again");
 		o->failing = false;
 	}
+	warn_if_evicting(o);
 }
 
 void

@@ -244,6 +244,25 @@ def test_eviction_policy_warned():
         rc_lru == 0 and same_lru and rc_default == 0 and same_default and
         err_lru.count("maxmemory-policy allkeys-lru may evict counts") == 1 and
         "maxmemory-policy" not in err_default, err_lru[-600:])
+    # Redis away at start, then up with such a policy: named once, when
+    # the node reaches it.
+    redis = RedisServer(os.path.join(TMP, "r8"),
+                        extra=["--maxmemory-policy", "allkeys-random"])
+    proc = subprocess.Popen(ingest_command(INGEST, "net_pcap0,rx_pcap=" + pcap, prefix(),
+                                           config(redis), ["--idle-exit", "3"]),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(1.5)
+    redis.start()
+    try:
+        _, err = proc.communicate(timeout=60)
+        err = err.decode()
+        tap("Redis away at start, then up with allkeys-random: one warning "
+            "naming it, after the connection; counts as usual",
+            proc.returncode == 0 and redis.counts() == model.json() and
+            err.count("maxmemory-policy allkeys-random may evict counts") == 1 and
+            err.index("counting anyway") < err.index("maxmemory-policy"), err[-600:])
+    finally:
+        redis.stop()
 
 
 def test_crashes_during_a_paced_run():
