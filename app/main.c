@@ -26,6 +26,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_version.h>
 
 #include "endpoint.h"
 #include "ingest.h"
@@ -72,6 +73,7 @@ usage(FILE *out)
 "                         whole capture in mbufs)\n"
 "  --record-core-cycles   benchmarks: time per frame in the ports' receive\n"
 "                         and in the rest of the worker, in the stats\n"
+"  --version\n"
 "  --help\n");
 }
 
@@ -136,7 +138,7 @@ parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
 		CONFIG = 256, REDIS, NO_REDIS, IDLE, STATS, PREFILL, MBUFS,
-		CYCLES, HELP
+		CYCLES, VERSION, HELP
 	};
 	static const struct option longs[] = {
 		{ "config", required_argument, NULL, CONFIG },
@@ -147,6 +149,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "dedup-prefill", required_argument, NULL, PREFILL },
 		{ "mbufs", required_argument, NULL, MBUFS },
 		{ "record-core-cycles", no_argument, NULL, CYCLES },
+		{ "version", no_argument, NULL, VERSION },
 		{ "help", no_argument, NULL, HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -189,6 +192,10 @@ parse_options(int argc, char **argv, struct options *o)
 		case CYCLES:
 			o->record_cycles = true;
 			break;
+		case VERSION:
+			printf("crossings-ingest %s (%s)\n", CROSSINGS_VERSION,
+			       rte_version());
+			exit(0);
 		case HELP:
 			usage(stdout);
 			exit(0);

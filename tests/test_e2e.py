@@ -5,7 +5,7 @@ compared exactly with the counts crossings-gen wrote, for several seeds
 and scenarios, one and two RX queues; and the same through
 crossings-query. Prints TAP.
 
-usage: test_e2e.py CROSSINGS_GEN CROSSINGS_INGEST CROSSINGS_QUERY
+usage: test_e2e.py CROSSINGS_GEN CROSSINGS_INGEST CROSSINGS_QUERY VERSION
 """
 
 import collections
@@ -22,6 +22,7 @@ import ingest_lib  # noqa: E402
 from ingest_lib import tap, tap_end, RedisServer, diff, ingest_command  # noqa: E402
 
 GEN, INGEST, QUERY = (os.path.abspath(a) for a in sys.argv[1:4])
+VERSION = sys.argv[4]
 TMP = tempfile.mkdtemp(prefix="crossings-e2e-")
 _runs = 0
 
@@ -130,7 +131,23 @@ def test_gen_errors():
             len(err.strip().splitlines()) == 1 and text in err, err)
 
 
+def test_versions():
+    """Every program names the release it belongs to, and the libraries
+    that matter for a report: DPDK for the node, hiredis for queries."""
+    ingest = [INGEST, "--no-pci", "--no-huge", "-m", "64", "--log-level", "lib.eal:error",
+              "--file-prefix", "crossings-e2e-version-%d" % os.getpid(), "--", "--version"]
+    for name, cmd, rest in (("crossings-gen", [GEN, "--version"], ""),
+                            ("crossings-ingest", ingest, " (DPDK 22.11"),
+                            ("crossings-query", [QUERY, "--version"], " (hiredis ")):
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        out = p.stdout.decode()
+        tap("%s --version: the release, exit 0" % name,
+            p.returncode == 0 and out.startswith("%s %s%s" % (name, VERSION, rest)) and
+            out.count("\n") == 1, "exit %d %r %r" % (p.returncode, out, p.stderr.decode()[-300:]))
+
+
 def main():
+    test_versions()
     redis, expected = scenario("default scenario, seed 1", args=("--travellers", "8000"))
     try:
         check_queries(redis, expected)

@@ -3,6 +3,7 @@
 # JSON escaping of odd input, exit statuses. Prints TAP.
 set -u
 MRZ_PARSE=$1
+VERSION=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=0
@@ -56,6 +57,8 @@ expect "missing file exits 2" "$rc" 2
 expect "missing file: one line naming it" "$(wc -l < "$tmp/err" | tr -d ' ')$(grep -c does-not-exist "$tmp/err")" 11
 "$MRZ_PARSE" --bogus > /dev/null 2>&1; rc=$?
 expect "unknown option exits 2" "$rc" 2
+out=$("$MRZ_PARSE" --version); rc=$?
+expect "--version: the release, exit 0" "$out:$rc" "mrz-parse $VERSION:0"
 "$MRZ_PARSE" a b > /dev/null 2>&1; rc=$?
 expect "two files exit 2" "$rc" 2
 out=$("$MRZ_PARSE" < /dev/null); rc=$?

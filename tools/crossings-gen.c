@@ -875,7 +875,8 @@ usage(FILE *out)
 "  --raw P, --ipv6 P, --vlan P\n"
 "                         shares of those scanners that are serial (raw text),\n"
 "                         IPv6, behind VLAN tags (defaults 0.4, 0.2, 0.3)\n"
-"  --nationalities SPEC   e.g. RUS:0.8,KAZ:0.15,D:0.05 (default: the scenario's)\n");
+"  --nationalities SPEC   e.g. RUS:0.8,KAZ:0.15,D:0.05 (default: the scenario's)\n"
+"  --version, --help\n");
 }
 
 static int
@@ -922,6 +923,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "files", 1, NULL, 'f' }, { "checkpoints", 1, NULL, 'C' },
 		{ "raw", 1, NULL, 'a' }, { "ipv6", 1, NULL, '6' }, { "vlan", 1, NULL, 'v' },
 		{ "nationalities", 1, NULL, 'N' },
+		{ "version", 0, NULL, 'V' },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	static char expected[4096], config[4096];
@@ -1005,6 +1007,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'M': rc = parse_share("--men", optarg, &o->men); break;
 		case '1': rc = parse_share("--td1", optarg, &o->td1); break;
 		case '2': rc = parse_share("--td2", optarg, &o->td2); break;
+		case 'V': printf("crossings-gen %s\n", CROSSINGS_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default:
 			rc = bad(argv[optind - 1], optopt ? "needs a value" : "unknown option");

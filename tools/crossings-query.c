@@ -73,7 +73,8 @@ usage(FILE *out)
 "                       [--nat CODE] [--sex M|F|X] [--age BAND] [--top N]\n"
 "                       [--format table|csv|json]\n"
 "       crossings-query watch [--count N]   live view of crossings:updates\n"
-"       crossings-query status              each node's last flush and counters\n");
+"       crossings-query status              each node's last flush and counters\n"
+"       crossings-query --version | --help\n");
 }
 
 /* "2022-09-27T14" (or "2022-09-27": its first or last hour). */
@@ -712,7 +713,7 @@ int
 main(int argc, char **argv)
 {
 	enum { REDIS = 256, USER, PASSWORD, CHECKPOINT, DIRECTION, FROM, TO, BY,
-	       NAT, SEX, AGE, TOP, FORMAT, COUNT, HELP };
+	       NAT, SEX, AGE, TOP, FORMAT, COUNT, VERSION, HELP };
 	static const struct option longs[] = {
 		{ "redis", required_argument, NULL, REDIS },
 		{ "user", required_argument, NULL, USER },
@@ -728,6 +729,7 @@ main(int argc, char **argv)
 		{ "top", required_argument, NULL, TOP },
 		{ "format", required_argument, NULL, FORMAT },
 		{ "count", required_argument, NULL, COUNT },
+		{ "version", no_argument, NULL, VERSION },
 		{ "help", no_argument, NULL, HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -787,6 +789,10 @@ main(int argc, char **argv)
 			else
 				return usage_error("--format", "expected table, csv or json");
 			break;
+		case VERSION:
+			printf("crossings-query %s (hiredis %d.%d.%d)\n", CROSSINGS_VERSION,
+			       HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
+			return 0;
 		case HELP:
 			usage(stdout);
 			return 0;

@@ -141,10 +141,14 @@ main(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			fprintf(stdout, "usage: %s [FILE]\n"
+			fprintf(stdout, "usage: %s [FILE] | --version\n"
 				"Reads MRZ records (blank-line separated) from FILE "
 				"or standard input,\nwrites one JSON object per record.\n",
 				argv[0]);
+			return 0;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("mrz-parse %s\n", CROSSINGS_VERSION);
 			return 0;
 		}
 		if (argv[i][0] == '-' && argv[i][1] != '\0') {
