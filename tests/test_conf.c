@@ -77,6 +77,21 @@ START_TEST(example_file)
 }
 END_TEST
 
+/* IPv6 hosts with or without brackets; the brackets are not kept. */
+START_TEST(ipv6_host)
+{
+	struct conf c;
+	char err[512];
+
+	ck_assert_int_eq(load("[redis]\nhost = [fd00:17::5]\n", &c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.redis.host, "fd00:17::5");
+	conf_free(&c);
+	ck_assert_int_eq(load("[redis]\nhost = ::1\n", &c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.redis.host, "::1");
+	conf_free(&c);
+}
+END_TEST
+
 START_TEST(defaults)
 {
 	struct conf c;
@@ -111,6 +126,8 @@ START_TEST(errors_name_line_and_key)
 		{ "[dedup]\nscope = node\n", ":2: [dedup] scope: expected" },
 		{ "[dedup]\ncapacity = 10\n", ":2: [dedup] capacity:" },
 		{ "[redis]\nport = 0\n", ":2: [redis] port:" },
+		{ "[redis]\nhost = []\n", ":2: [redis] host: empty" },
+		{ "[redis]\nhost = [::1]:6379\n", ":2: [redis] host: expected a name" },
 		{ "[redis]\nport = 6379x\n", ":2: [redis] port:" },
 		{ "[redis]\nwait_replicas = 65\n", ":2: [redis] wait_replicas: expected 0..64" },
 		{ "[ingest]\nudp_ports = 7470,,7471\n", ":2: [ingest] udp_ports:" },
@@ -215,6 +232,7 @@ main(void)
 	TCase *tc = tcase_create("conf");
 
 	tcase_add_test(tc, example_file);
+	tcase_add_test(tc, ipv6_host);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, errors_name_line_and_key);
 	tcase_add_test(tc, sections_without_keys);

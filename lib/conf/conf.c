@@ -311,9 +311,20 @@ read_redis(struct loader *ld, struct conf *conf, struct section *s, int e)
 	unsigned long n;
 
 	if (strcmp(k, "host") == 0) {
-		if (*v == '\0')
+		size_t len = strlen(v);
+
+		/* An IPv6 address may come in brackets, as after --redis. */
+		if (len >= 2 && v[0] == '[' && v[len - 1] == ']') {
+			v++;
+			len -= 2;
+		}
+		if (len == 0)
 			return bad(ld, s, e, "empty");
-		strcpy(r->host, v);
+		if (memchr(v, '[', len) != NULL || memchr(v, ']', len) != NULL)
+			return bad(ld, s, e, "expected a name or an address "
+				   "(IPv6 with or without brackets)");
+		memcpy(r->host, v, len);
+		r->host[len] = '\0';
 	} else if (strcmp(k, "unix") == 0) {
 		if (strlen(v) >= sizeof(r->unix_path))
 			return bad(ld, s, e, "path too long");
