@@ -77,6 +77,20 @@ usage(FILE *out)
 "  --help\n");
 }
 
+/* The EAL's --help ends with this: our options, after its own. */
+static void
+usage_after_eal(const char *prgname)
+{
+	(void)prgname;
+	usage(stdout);
+}
+
+static void
+print_version(void)
+{
+	printf("crossings-ingest %s (%s)\n", CROSSINGS_VERSION, rte_version());
+}
+
 /*
  * Whether the EAL would keep hugepage files: by default it leaves them
  * in hugetlbfs after the process ends, to be re-created at the next
@@ -193,8 +207,7 @@ parse_options(int argc, char **argv, struct options *o)
 			o->record_cycles = true;
 			break;
 		case VERSION:
-			printf("crossings-ingest %s (%s)\n", CROSSINGS_VERSION,
-			       rte_version());
+			print_version();
 			exit(0);
 		case HELP:
 			usage(stdout);
@@ -438,6 +451,11 @@ main(int argc, char **argv)
 	bool unlink_hugepages = keeps_hugepage_files(argc, argv);
 	const struct rlimit no_core = { 0, 0 };
 
+	/* Asked alone, as of any program; "-- --version" works too. */
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		print_version();
+		return EXIT_SUCCESS;
+	}
 	/* A core dump would hold the packets and records being parsed. */
 	if (setrlimit(RLIMIT_CORE, &no_core) != 0) {
 		perror("crossings-ingest: setrlimit(RLIMIT_CORE)");
@@ -453,6 +471,7 @@ main(int argc, char **argv)
 	}
 	/* Logs go to stderr: stdout carries the counts with --no-redis. */
 	rte_openlog_stream(stderr);
+	rte_set_application_usage_hook(usage_after_eal);
 	rc = rte_eal_init(argc, argv);
 	if (rc < 0) {
 		fprintf(stderr, "crossings-ingest: EAL: %s\n", rte_strerror(rte_errno));

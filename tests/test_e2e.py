@@ -138,10 +138,12 @@ def test_versions():
               "--file-prefix", "crossings-e2e-version-%d" % os.getpid(), "--", "--version"]
     for name, cmd, rest in (("crossings-gen", [GEN, "--version"], ""),
                             ("crossings-ingest", ingest, " (DPDK 22.11"),
+                            ("crossings-ingest", [INGEST, "--version"], " (DPDK 22.11"),
                             ("crossings-query", [QUERY, "--version"], " (hiredis ")):
+        how = " after EAL options" if cmd is ingest else ""
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
         out = p.stdout.decode()
-        tap("%s --version: the release, exit 0" % name,
+        tap("%s --version%s: the release, exit 0" % (name, how),
             p.returncode == 0 and out.startswith("%s %s%s" % (name, VERSION, rest)) and
             out.count("\n") == 1, "exit %d %r %r" % (p.returncode, out, p.stderr.decode()[-300:]))
 

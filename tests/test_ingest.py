@@ -494,6 +494,7 @@ def test_fuzz():
 
 
 def test_bad_command_lines():
+    import subprocess
     cases = [
         ("[dedup]\nwindow = 5\n", ["--config"], ":2: [dedup] window: unknown key"),
         ("[scanner a]\naddress = 10.1.2.3/8\ncheckpoint = x\n", ["--config"],
@@ -518,6 +519,13 @@ def test_bad_command_lines():
         ok = res.rc == 2 and len(lines) == 1 and want in lines[0] and not res.stdout
         tap("bad command line or configuration %r: one line, exit 2" % want, ok,
             "exit %d stderr %r stdout %r" % (res.rc, res.stderr[-600:], res.stdout[:200]))
+    # --help: the EAL's options, then ours; exit 0.
+    p = subprocess.run([INGEST, "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=60)
+    out = p.stdout.decode()
+    tap("--help: the EAL's options, then crossings-ingest's, exit 0",
+        p.returncode == 0 and "--vdev" in out and "--config FILE" in out and
+        out.index("--vdev") < out.index("--config FILE"), "exit %d %r" % (p.returncode, out[-300:]))
     # More worker lcores than the pipeline has room for (64) are refused,
     # not left idle without a word.
     res = run_ingest(INGEST, [pcap], workers=65)
