@@ -121,6 +121,31 @@ append_line(struct record_buffer *rb, const char *line, size_t n)
 	rb->lines++;
 }
 
+/*
+ * One line, without its LF, into buf: at most size bytes of it; *longer
+ * says the line had more, which were read and dropped. getline() would
+ * grow its buffer to the longest line, however long the input makes it.
+ * Returns the bytes kept, or -1 at the end of the input.
+ */
+static ssize_t
+read_line(FILE *in, char *buf, size_t size, int *longer)
+{
+	size_t n = 0;
+	int c, any = 0;
+
+	*longer = 0;
+	while ((c = getc_unlocked(in)) != EOF) {
+		any = 1;
+		if (c == '\n')
+			break;
+		if (n < size)
+			buf[n++] = (char)c;
+		else
+			*longer = 1;
+	}
+	return any ? (ssize_t)n : -1;
+}
+
 static int
 usage(const char *prog)
 {
@@ -134,10 +159,11 @@ main(int argc, char **argv)
 	const char *path = NULL;
 	FILE *in = stdin;
 	struct record_buffer rb = { .len = 0 };
-	char *line = NULL;
-	size_t cap = 0;
+	/* A line longer than a record overflows the record whatever its
+	 * length past that. */
+	static char line[RECORD_MAX + 1];
 	ssize_t n;
-	int all_valid = 1;
+	int all_valid = 1, longer;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -170,12 +196,10 @@ main(int argc, char **argv)
 		}
 	}
 
-	while ((n = getline(&line, &cap, in)) >= 0) {
+	while ((n = read_line(in, line, sizeof(line), &longer)) >= 0) {
 		size_t len = (size_t)n;
 
-		if (len > 0 && line[len - 1] == '\n')
-			len--;
-		if (len > 0 && line[len - 1] == '\r')
+		if (!longer && len > 0 && line[len - 1] == '\r')
 			len--;
 		if (len == 0) {
 			if (rb.lines > 0)
@@ -187,7 +211,6 @@ main(int argc, char **argv)
 	}
 	if (rb.lines > 0)
 		all_valid &= print_record(stdout, &rb);
-	free(line);
 	if (ferror(in) || fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "%s: %s: read or write error\n", argv[0],
 			path != NULL ? path : "standard input");
