@@ -466,6 +466,15 @@ return cjson.encode(out)
         return {vals[i]: vals[i + 1] for i in range(0, len(vals), 2)}
 
 
+def loopback6_port():
+    """A TCP port free on ::1 (bound, read, released): for a Redis
+    reached by an IPv6 address."""
+    import socket
+    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+        s.bind(("::1", 0))
+        return s.getsockname()[1]
+
+
 def hugepages_ready(pages):
     """Whether `pages` free hugepages of the default size are mounted at
     /dev/hugepages. As root, reserves and mounts what is missing, as

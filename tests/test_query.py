@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ingest_lib import (tap, tap_end, CONFIG, Capture, Doc, RedisServer, framed,  # noqa: E402
-                        ingest_command, ms, udp_frame)
+                        ingest_command, loopback6_port, ms, udp_frame)
 
 QUERY, INGEST, PCAP_WRITE = sys.argv[1:4]
 TMP = tempfile.mkdtemp(prefix="crossings-query-test-")
@@ -148,10 +148,7 @@ def test_errors(redis):
 
 def test_ipv6_endpoint():
     """--redis [IPV6]:PORT and the bare IPV6:PORT reach a Redis on ::1."""
-    import socket
-    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-        s.bind(("::1", 0))
-        port = s.getsockname()[1]
+    port = loopback6_port()
     redis = RedisServer(os.path.join(TMP, "redis-ipv6"),
                         extra=("--port", str(port), "--bind", "::1")).start()
     try:

@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ingest_lib import (tap, tap_end, CONFIG, Capture, Doc, Model, Netns, RedisServer,  # noqa: E402
-                        corrupt, diff, framed, ingest_command, ms, run_ingest,
+                        corrupt, diff, framed, ingest_command, loopback6_port, ms, run_ingest,
                         udp_frame)
 
 INGEST, PCAP_WRITE = sys.argv[1], sys.argv[2]
@@ -148,20 +148,12 @@ def test_auth():
         redis.stop()
 
 
-def loopback6_port():
-    """A TCP port free on ::1 (bound, read, released)."""
-    import socket
-    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-        s.bind(("::1", 0))
-        return s.getsockname()[1]
-
-
 def test_ipv6_endpoint():
     """--redis [::1]:PORT: the bracketed form reaches Redis on IPv6."""
     cap, model = scenario(4, 30)
     pcap = write(cap, "ipv6.pcap")
     port = loopback6_port()
-    redis = RedisServer(os.path.join(TMP, "r6"),
+    redis = RedisServer(os.path.join(TMP, "r-ipv6"),
                         extra=("--port", str(port), "--bind", "::1")).start()
     try:
         p = run_pcap(pcap, config(redis), ["--redis", "[::1]:%d" % port])
