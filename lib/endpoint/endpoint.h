@@ -7,10 +7,8 @@
  * @file
  * Where a Redis listens, as both programs take it on their command
  * line (`--redis`): HOST:PORT, [IPV6]:PORT, or unix:PATH. A bare IPv6
- * address takes its last colon as the port's (`::1:6379`); the
- * brackets are the usual way to write it, and the only one for an
- * address that ends in a hexadecimal group the port could be read
- * from. Needs no EAL.
+ * address takes its last colon as the port's (`::1:6379`); brackets
+ * make the split plain, as in URLs. Needs no EAL.
  */
 
 #include <stdint.h>
