@@ -377,7 +377,7 @@ control_loop(struct ingest *ing, const struct options *o, struct output *out)
 		}
 	}
 	if (signalled)
-		INGEST_LOG(INFO, "signal %d: stopping", (int)signalled);
+		INGEST_LOG(INFO, "SIG%s: stopping", sigabbrev_np((int)signalled));
 }
 
 /* Workers stop receiving, send what they hold to its owners, and every
@@ -601,6 +601,11 @@ main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* A hangup (the terminal of a run by hand closing) would end the
+	 * process where it stands, with what it counted since the last
+	 * flush: it stops cleanly instead. Under nohup it stays ignored. */
+	if (signal(SIGHUP, SIG_IGN) != SIG_IGN)
+		signal(SIGHUP, on_signal);
 	/* A Redis that goes away mid-write is an error to handle, not a
 	 * reason to die. */
 	signal(SIGPIPE, SIG_IGN);

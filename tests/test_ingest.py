@@ -596,7 +596,8 @@ def test_telemetry():
 
 
 def test_signals():
-    """SIGTERM and SIGINT: stop, drain, final stats, the counts, exit 0."""
+    """SIGTERM, SIGINT and SIGHUP: stop, drain, final stats, the counts,
+    exit 0; a SIGHUP ignored at start (nohup) stays ignored."""
     import signal
     import subprocess
     import time
@@ -607,23 +608,40 @@ def test_signals():
         cap.add(T0 + i, udp_frame("10.17.0.21", "10.0.0.1", d.text().encode()))
         model.record("verkhny-lars", "exit", T0 + i, d)
     pcap = capture_file(cap, "signals.pcap")
-    for sig in (signal.SIGTERM, signal.SIGINT):
+
+    def run(signals, name, preexec_fn=None):
+        """Sends signals 2.5 s into a run, half a second apart; returns
+        exit status, counts and standard error."""
         proc = subprocess.Popen(ingest_command(INGEST, "net_pcap0,rx_pcap=" + pcap,
-                                               "crossings-signal-%d-%d" % (os.getpid(), sig),
+                                               "crossings-signal-%d-%s" % (os.getpid(), name),
                                                write_config(CONFIG), ["--no-redis"]),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                preexec_fn=preexec_fn)
         time.sleep(2.5)
-        proc.send_signal(sig)
+        for sig in signals:
+            proc.send_signal(sig)
+            time.sleep(0.5)
         try:
             out, err = proc.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
             out, err = proc.communicate()
         counts = json.loads(out) if proc.returncode == 0 and out.strip() else None
-        tap("%s: clean stop, final stats, the counts, exit 0" % signal.Signals(sig).name,
-            proc.returncode == 0 and counts == model.json() and
-            b"stopping" in err and b"final: frames 20 " in err,
-            "exit %s %s" % (proc.returncode, err.decode()[-600:]))
+        return proc.returncode, counts, err.decode()
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        name = signal.Signals(sig).name
+        rc, counts, err = run([sig], name)
+        tap("%s: clean stop, final stats, the counts, exit 0" % name,
+            rc == 0 and counts == model.json() and "%s: stopping" % name in err and
+            "final: frames 20 " in err, "exit %s %s" % (rc, err[-600:]))
+    # nohup: SIGHUP ignored before the program starts. It runs on until
+    # SIGTERM, which alone stops it.
+    rc, counts, err = run([signal.SIGHUP, signal.SIGTERM], "nohup",
+                          lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    tap("SIGHUP under nohup: ignored; SIGTERM then stops it cleanly",
+        rc == 0 and counts == model.json() and "SIGHUP" not in err and
+        "SIGTERM: stopping" in err, "exit %s %s" % (rc, err[-600:]))
 
 
 def memory_locked(unlocked, pcap, config, prefix):
