@@ -429,12 +429,14 @@ class RedisServer:
             self.proc.wait()
             self.proc = None
 
-    def cli(self, *args, check=True):
+    def cli(self, *args, check=True, text=None):
+        """redis-cli with args, or with commands on its standard input."""
         cmd = ["redis-cli", "-s", self.socket]
         if self.password:
             cmd += ["-a", self.password, "--no-auth-warning"]
         p = subprocess.run(cmd + list(args), stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, check=False)
+                           stderr=subprocess.STDOUT, check=False,
+                           input=text.encode() if text is not None else None)
         return p.stdout.decode()
 
     # All counter hashes in one call: a redis-cli per key would take

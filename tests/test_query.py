@@ -49,8 +49,7 @@ def fill(redis):
         for f, n in fields.items():
             lines.append("HINCRBY %s %s %d" % (key, f, n))
     lines.append("SADD crossings:checkpoints " + " ".join(CPS))
-    subprocess.run(["redis-cli", "-s", redis.socket], input="\n".join(lines).encode(),
-                   stdout=subprocess.DEVNULL, check=True)
+    redis.cli(text="\n".join(lines))
 
 
 def expected(by=None, cp=None, d=None, hours=None, nat=None, sex=None, age=None):
@@ -159,6 +158,34 @@ def test_ipv6_endpoint():
             tap("--redis %s: the total" % address.replace(str(port), "PORT"),
                 p.returncode == 0 and rows_csv(p.stdout.decode()) == expected(),
                 p.stdout.decode() + p.stderr.decode())
+    finally:
+        redis.stop()
+
+
+def test_password_from_environment():
+    """CROSSINGS_REDIS_PASSWORD: a password kept out of the process list;
+    --password, when given, wins."""
+    redis = RedisServer(os.path.join(TMP, "redis-auth"), password="s3cret").start()
+    try:
+        fill(redis)
+        for name, env, args, ok in (
+                ("from the environment", {"CROSSINGS_REDIS_PASSWORD": "s3cret"}, [], True),
+                ("--password over the environment",
+                 {"CROSSINGS_REDIS_PASSWORD": "wrong"}, ["--password", "s3cret"], True),
+                ("none", {}, [], False),
+                ("a wrong one from the environment", {"CROSSINGS_REDIS_PASSWORD": "wrong"},
+                 [], False)):
+            p = subprocess.run([QUERY, "--redis", "unix:" + redis.socket, "--format", "csv"] +
+                               args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               timeout=30, env=dict(os.environ, **env))
+            out, err = p.stdout.decode(), p.stderr.decode()
+            if ok:
+                tap("password %s: the total" % name,
+                    p.returncode == 0 and rows_csv(out) == expected(), out + err)
+            else:
+                tap("password %s: refused, one line, exit 2" % name,
+                    p.returncode == 2 and len(err.strip().splitlines()) == 1 and
+                    "s3cret" not in err, err)
     finally:
         redis.stop()
 
@@ -305,6 +332,7 @@ def main():
         test_watch_many_flows(redis)
         test_watch_resubscribes()
         test_ipv6_endpoint()
+        test_password_from_environment()
     finally:
         redis.stop()
     return tap_end()

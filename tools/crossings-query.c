@@ -24,6 +24,7 @@
 #include "endpoint.h"
 
 #define EXIT_USAGE 2
+#define PASSWORD_VARIABLE "CROSSINGS_REDIS_PASSWORD"
 #define NAME_MAX_ 64
 
 enum by { BY_NONE, BY_NAT, BY_SEX, BY_AGE, BY_DOC, BY_CHECKPOINT,
@@ -74,7 +75,9 @@ usage(FILE *out)
 "                       [--format table|csv|json]\n"
 "       crossings-query watch [--count N]   live view of crossings:updates\n"
 "       crossings-query status              each node's last flush and counters\n"
-"       crossings-query --version | --help\n");
+"       crossings-query --version | --help\n"
+"The password may come from $" PASSWORD_VARIABLE " instead of --password,\n"
+"which other users can read in the process list.\n");
 }
 
 /* "2022-09-27T14" (or "2022-09-27": its first or last hour). */
@@ -735,6 +738,7 @@ main(int argc, char **argv)
 	};
 	struct query q = { .redis = "127.0.0.1:6379", .from_hour = -1, .to_hour = -1 };
 	const char *from = NULL, *to = NULL, *mode = NULL;
+	const char *password_variable = getenv(PASSWORD_VARIABLE);
 	char *end;
 	int opt;
 
@@ -805,6 +809,11 @@ main(int argc, char **argv)
 		mode = argv[optind++];
 	if (optind < argc)
 		return usage_error(argv[optind], "unexpected argument");
+	/* A command line is open to every user (ps, /proc): the password
+	 * may come from the environment instead, as redis-cli's does. */
+	if (q.password == NULL && password_variable != NULL &&
+	    *password_variable != '\0')
+		q.password = password_variable;
 	if (mode && strcmp(mode, "watch") && strcmp(mode, "status"))
 		return usage_error(mode, "unknown command (watch or status)");
 	if (from && parse_hour(from, false, &q.from_hour) != 0)
