@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -247,6 +248,19 @@ apply_redis_option(struct conf *conf, const char *v)
 	conf->redis.port = e.port;
 	conf->redis.unix_path[0] = '\0';
 	return 0;
+}
+
+/* The file may hold the Redis password: one other users can read
+ * gives it away, so it is said at start. */
+static void
+warn_if_password_readable(const char *path, const struct conf *conf)
+{
+	struct stat st;
+
+	if (conf->redis.password[0] != '\0' && stat(path, &st) == 0 &&
+	    (st.st_mode & (S_IRGRP | S_IROTH)) != 0)
+		INGEST_LOG(WARNING, "%s holds the Redis password and other users "
+			   "may read it: chmod 600 %s", path, path);
 }
 
 /* The RX queues a port gets: one per worker where the port spreads
@@ -492,6 +506,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "crossings-ingest: %s\n", err);
 		goto usage_error;
 	}
+	if (opts.config != NULL)
+		warn_if_password_readable(opts.config, &ing.conf);
 	if (opts.redis != NULL && apply_redis_option(&ing.conf, opts.redis) != 0)
 		goto usage_error;
 	for (unsigned int i = 0; i < ing.conf.udp_port_count; i++)

@@ -135,15 +135,28 @@ def test_auth():
     pcap = write(cap, "auth.pcap")
     redis = RedisServer(os.path.join(TMP, "r2"), password="s3cret").start()
     try:
-        p = run_pcap(pcap, config(redis, extra="password = s3cret\n"))
-        tap("AUTH with the right password", p.returncode == 0 and
-            redis.counts() == model.json(), p.stderr.decode()[-500:])
+        cfg = config(redis, extra="password = s3cret\n")
+        os.chmod(cfg, 0o600)
+        p = run_pcap(pcap, cfg)
+        err = p.stderr.decode()
+        tap("AUTH with the right password; a file of mode 600 draws no warning",
+            p.returncode == 0 and redis.counts() == model.json() and
+            "holds the Redis password" not in err, err[-500:])
+        os.chmod(cfg, 0o644)
+        p = run_pcap(pcap, cfg)
+        err = p.stderr.decode()
+        tap("a password in a file others may read: one warning naming it and chmod 600",
+            p.returncode == 0 and err.count("%s holds the Redis password and other users "
+                                            "may read it: chmod 600" % cfg) == 1, err[-500:])
+        # Two runs of the capture so far; the next adds nothing.
+        twice = {k: {f: 2 * n for f, n in v.items()} if isinstance(v, dict) else v
+                 for k, v in model.json().items()}
         p = run_pcap(pcap, config(redis, extra="password = wrong\n"))
         lines = [l for l in p.stderr.decode().splitlines()
                  if l.startswith("crossings-ingest:")]
         tap("AUTH with a wrong password: one clear line, exit 2, no packet read",
             p.returncode == 2 and len(lines) == 1 and "authentication refused" in lines[0]
-            and redis.counts() == model.json(), p.stderr.decode()[-500:])
+            and redis.counts() == twice, p.stderr.decode()[-500:])
     finally:
         redis.stop()
 
