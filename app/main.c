@@ -63,6 +63,9 @@ usage(FILE *out)
 {
 	fprintf(out,
 "usage: crossings-ingest [EAL options] -- [options]\n"
+"       crossings-ingest --check-config FILE   check a configuration, exit 0 or 2\n"
+"       crossings-ingest --version\n"
+"options (after the EAL's and --):\n"
 "  --config FILE          configuration (INI); built-in defaults without it\n"
 "  --redis HOST:PORT      Redis to publish to (or [IPV6]:PORT, unix:PATH);\n"
 "                         overrides [redis]\n"
@@ -449,6 +452,31 @@ lock_memory(void)
 	return -1;
 }
 
+/*
+ * --check-config FILE: the file read as a start would read it, without
+ * the EAL, ports or Redis, so that an edit can be checked before the
+ * service restarts on it (as nginx -t or sshd -t). Exit 0 or 2.
+ */
+static int
+check_config(const char *path)
+{
+	static struct conf conf;
+	char err[512];
+
+	conf_defaults(&conf);
+	if (conf_load(&conf, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "crossings-ingest: %s\n", err);
+		return EXIT_USAGE;
+	}
+	warn_if_password_readable(path, &conf);
+	printf("%s: ok: node %s; checkpoints %u, scanners %u, UDP ports %u; "
+	       "window %u s, capacity %u documents\n", path, conf.node,
+	       conf.checkpoint_count, conf.scanner_count, conf.udp_port_count,
+	       conf.window_s, conf.capacity);
+	conf_free(&conf);
+	return EXIT_SUCCESS;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -470,6 +498,8 @@ main(int argc, char **argv)
 		print_version();
 		return EXIT_SUCCESS;
 	}
+	if (argc == 3 && strcmp(argv[1], "--check-config") == 0)
+		return check_config(argv[2]);
 	/* A core dump would hold the packets and records being parsed. */
 	if (setrlimit(RLIMIT_CORE, &no_core) != 0) {
 		perror("crossings-ingest: setrlimit(RLIMIT_CORE)");

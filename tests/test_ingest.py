@@ -535,6 +535,32 @@ def test_bad_command_lines():
         "exit %d stderr %r" % (res.rc, res.stderr[-600:]))
 
 
+def test_check_config():
+    """--check-config FILE: the file read as a start reads it, without the
+    EAL; a summary and exit 0, or the error and exit 2."""
+    import subprocess
+    example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                           "config", "crossings.ini")
+    text = open(example).read()
+    sections = re.findall(r"^\[(\w+)[ \]]", text, re.M)
+    p = subprocess.run([INGEST, "--check-config", example], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    want = "%s: ok: node lars-1; checkpoints %d, scanners %d, UDP ports 1;" % (
+        example, sections.count("checkpoint"), sections.count("scanner"))
+    tap("--check-config on the example: a summary, exit 0, no EAL",
+        p.returncode == 0 and p.stdout.decode().startswith(want) and
+        p.stdout.decode().count("\n") == 1 and b"EAL" not in p.stderr,
+        "exit %d %r %r (want %r)" % (p.returncode, p.stdout, p.stderr, want))
+    bad = write_config(CONFIG + "\n[ingest]\nudp_port = 7470\n", "check-bad.ini")
+    p = subprocess.run([INGEST, "--check-config", bad], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    err = p.stderr.decode()
+    tap("--check-config on a bad file: file, line and key, exit 2",
+        p.returncode == 2 and not p.stdout and len(err.strip().splitlines()) == 1 and
+        "%s:%d: [ingest] udp_port: unknown key" % (bad, CONFIG.count("\n") + 3) in err,
+        "exit %d %r" % (p.returncode, err))
+
+
 def test_example_config():
     """config/crossings.ini loads, and its scanners count raw records."""
     rng = random.Random(10)
@@ -788,6 +814,7 @@ def main():
     test_midnight()
     test_scope_direction()
     test_defaults()
+    test_check_config()
     test_example_config()
     test_telemetry()
     test_signals()
