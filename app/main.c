@@ -240,16 +240,7 @@ apply_redis_option(struct conf *conf, const char *v)
 	if (rc != 0)
 		return bad_option("--redis", "expected HOST:PORT, [IPV6]:PORT or "
 				  "unix:PATH");
-	_Static_assert(sizeof(conf->redis.host) == sizeof(e.host) &&
-		       sizeof(conf->redis.unix_path) == sizeof(e.unix_path),
-		       "conf_redis holds what endpoint_parse() reads");
-	if (e.unix_path[0] != '\0') {
-		strcpy(conf->redis.unix_path, e.unix_path);
-		return 0;
-	}
-	strcpy(conf->redis.host, e.host);
-	conf->redis.port = e.port;
-	conf->redis.unix_path[0] = '\0';
+	conf_redis_set_endpoint(&conf->redis, &e);
 	return 0;
 }
 

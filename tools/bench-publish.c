@@ -45,9 +45,7 @@ main(int argc, char **argv)
 			"[FIELDS...]\n");
 		return 2;
 	}
-	memcpy(r.host, e.host, sizeof(r.host));
-	memcpy(r.unix_path, e.unix_path, sizeof(r.unix_path));
-	r.port = e.port;
+	conf_redis_set_endpoint(&r, &e);
 	snprintf(run, sizeof(run), "bench-%ld", (long)time(NULL));
 	for (int s = 0; s < (argc > 2 ? argc - 2 : 3); s++) {
 		unsigned int fields = argc > 2 ? (unsigned int)atoi(argv[s + 2]) :

@@ -43,6 +43,21 @@ conf_defaults(struct conf *conf)
 }
 
 void
+conf_redis_set_endpoint(struct conf_redis *redis, const struct endpoint *e)
+{
+	_Static_assert(sizeof(redis->host) == sizeof(e->host) &&
+		       sizeof(redis->unix_path) == sizeof(e->unix_path),
+		       "conf_redis holds what endpoint_parse() reads");
+	if (e->unix_path[0] != '\0') {
+		strcpy(redis->unix_path, e->unix_path);
+		return;
+	}
+	strcpy(redis->host, e->host);
+	redis->port = e->port;
+	redis->unix_path[0] = '\0';
+}
+
+void
 conf_free(struct conf *conf)
 {
 	free(conf->checkpoints);

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "agg.h"
+#include "endpoint.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -101,6 +102,12 @@ int conf_load(struct conf *conf, const char *path, char *err, size_t err_len);
 
 /** Frees what conf_load allocated. */
 void conf_free(struct conf *conf);
+
+/**
+ * Points the Redis settings at an endpoint (`--redis` over `[redis]`):
+ * a unix socket, or host and port instead of any socket.
+ */
+void conf_redis_set_endpoint(struct conf_redis *redis, const struct endpoint *e);
 
 /**
  * Parse "a.b.c.d", "a.b.c.d/n", an IPv6 address or IPv6 prefix.
