@@ -122,26 +122,23 @@ append_line(struct record_buffer *rb, const char *line, size_t n)
 }
 
 /*
- * One line, without its LF, into buf: at most size bytes of it; *longer
- * says the line had more, which were read and dropped. getline() would
- * grow its buffer to the longest line, however long the input makes it.
- * Returns the bytes kept, or -1 at the end of the input.
+ * One line, without its LF, into buf: at most size bytes of it, the
+ * rest read and dropped. getline() would grow its buffer to the longest
+ * line, however long the input makes it. Returns the bytes kept, or -1
+ * at the end of the input.
  */
 static ssize_t
-read_line(FILE *in, char *buf, size_t size, int *longer)
+read_line(FILE *in, char *buf, size_t size)
 {
 	size_t n = 0;
 	int c, any = 0;
 
-	*longer = 0;
 	while ((c = getc_unlocked(in)) != EOF) {
 		any = 1;
 		if (c == '\n')
 			break;
 		if (n < size)
 			buf[n++] = (char)c;
-		else
-			*longer = 1;
 	}
 	return any ? (ssize_t)n : -1;
 }
@@ -159,11 +156,11 @@ main(int argc, char **argv)
 	const char *path = NULL;
 	FILE *in = stdin;
 	struct record_buffer rb = { .len = 0 };
-	/* A line longer than a record overflows the record whatever its
-	 * length past that. */
-	static char line[RECORD_MAX + 1];
+	/* A line that fills this, CR or not, is longer than a record can
+	 * be: what it had past that changes no verdict. */
+	static char line[RECORD_MAX + 2];
 	ssize_t n;
-	int all_valid = 1, longer;
+	int all_valid = 1;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -196,10 +193,10 @@ main(int argc, char **argv)
 		}
 	}
 
-	while ((n = read_line(in, line, sizeof(line), &longer)) >= 0) {
+	while ((n = read_line(in, line, sizeof(line))) >= 0) {
 		size_t len = (size_t)n;
 
-		if (!longer && len > 0 && line[len - 1] == '\r')
+		if (len > 0 && line[len - 1] == '\r')
 			len--;
 		if (len == 0) {
 			if (rb.lines > 0)
