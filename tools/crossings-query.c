@@ -738,7 +738,6 @@ main(int argc, char **argv)
 	};
 	struct query q = { .redis = "127.0.0.1:6379", .from_hour = -1, .to_hour = -1 };
 	const char *from = NULL, *to = NULL, *mode = NULL;
-	const char *password_variable = getenv(PASSWORD_VARIABLE);
 	char *end;
 	int opt;
 
@@ -811,9 +810,12 @@ main(int argc, char **argv)
 		return usage_error(argv[optind], "unexpected argument");
 	/* A command line is open to every user (ps, /proc): the password
 	 * may come from the environment instead, as redis-cli's does. */
-	if (q.password == NULL && password_variable != NULL &&
-	    *password_variable != '\0')
-		q.password = password_variable;
+	if (q.password == NULL) {
+		const char *v = getenv(PASSWORD_VARIABLE);
+
+		if (v != NULL && *v != '\0')
+			q.password = v;
+	}
 	if (mode && strcmp(mode, "watch") && strcmp(mode, "status"))
 		return usage_error(mode, "unknown command (watch or status)");
 	if (from && parse_hour(from, false, &q.from_hour) != 0)
