@@ -208,6 +208,35 @@ def test_redis_away():
         redis.stop()
 
 
+def test_redis_out_of_memory():
+    """A Redis at its maxmemory with noeviction (the default policy)
+    refuses every write: each flush is refused whole, named, and kept;
+    once Redis has room, the counts arrive exactly once."""
+    cap, model = scenario(11, 200)
+    pcap = write(cap, "oom.pcap")
+    # One byte: full from the start, whatever an empty Redis takes.
+    redis = RedisServer(os.path.join(TMP, "r9"), extra=["--maxmemory", "1"]).start()
+    try:
+        proc = subprocess.Popen(ingest_command(INGEST, "net_pcap0,rx_pcap=" + pcap, prefix(),
+                                               config(redis), ["--idle-exit", "4"]),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(2.5)
+        full = redis.counts() == {"crossings:checkpoints": []}
+        redis.cli("config", "set", "maxmemory", "0")
+        _, err = proc.communicate(timeout=60)
+        err = err.decode()
+        refused = [l for l in err.splitlines() if "OOM command not allowed" in l]
+        tap("Redis out of memory: flushes refused whole and named, nothing "
+            "written; with room again, counts exact once, exit 0",
+            proc.returncode == 0 and full and redis.counts() == model.json() and
+            len(refused) >= 2 and
+            all("nothing of the flush applied" in l for l in refused) and
+            err.index(refused[-1]) < err.index("flushes acknowledged again"),
+            "exit %d full %s %s" % (proc.returncode, full, err[-800:]))
+    finally:
+        redis.stop()
+
+
 def test_replicas_unconfirmed():
     """wait_replicas = 1 and no replica: the final flush is applied (once,
     however often resent) but unconfirmed, and said to be so."""
@@ -328,6 +357,7 @@ def main():
     test_auth()
     test_ipv6_endpoint()
     test_redis_away()
+    test_redis_out_of_memory()
     test_replicas_unconfirmed()
     test_eviction_policy_warned()
     test_crashes_during_a_paced_run()
