@@ -401,6 +401,18 @@ stop_workers(struct ingest *ing)
 	rte_eal_mp_wait_lcore();
 }
 
+/* What main() set up after the EAL, then the EAL: on either way out. */
+static void
+release(struct ingest *ing, struct output *output)
+{
+	output_free(output);
+	for (unsigned int i = 0; i < ing->worker_count; i++)
+		worker_free(ing->workers[i]);
+	registry_free(ing->registry);
+	conf_free(&ing->conf);
+	rte_eal_cleanup();
+}
+
 static void
 port_summary(uint16_t port)
 {
@@ -672,20 +684,10 @@ main(int argc, char **argv)
 		status = EXIT_FAILURE;
 	}
 	ing.output = NULL;
-	output_free(&output);
-	for (unsigned int i = 0; i < ing.worker_count; i++)
-		worker_free(ing.workers[i]);
-	registry_free(ing.registry);
-	conf_free(&ing.conf);
-	rte_eal_cleanup();
+	release(&ing, &output);
 	return status;
 
 usage_error:
-	output_free(&output);
-	for (unsigned int i = 0; i < ing.worker_count; i++)
-		worker_free(ing.workers[i]);
-	registry_free(ing.registry);
-	conf_free(&ing.conf);
-	rte_eal_cleanup();
+	release(&ing, &output);
 	return EXIT_USAGE;
 }
