@@ -225,6 +225,86 @@ START_TEST(prefixes)
 }
 END_TEST
 
+/*
+ * A reload: checkpoints keep their places, new ones come after them,
+ * one dropped from the file stays without an id, scanners follow.
+ */
+START_TEST(reload_keeps_checkpoint_places)
+{
+	static const char *const head = "[node]\nname = lars-1\n[dedup]\nwindow_s = 900\n";
+	struct conf cur, next;
+	char text[1024], err[256] = "";
+
+	snprintf(text, sizeof(text), "%s"
+		 "[checkpoint a]\nid = 1\n[checkpoint b]\nid = 2\n[checkpoint c]\nid = 3\n"
+		 "[scanner s1]\naddress = 10.0.0.1\ncheckpoint = b\n", head);
+	ck_assert_int_eq(load(text, &cur, err, sizeof(err)), 0);
+	/* New ones before the old, b gone, c with another id. */
+	snprintf(text, sizeof(text), "%s"
+		 "[checkpoint n]\nid = 9\n[checkpoint c]\nid = 2\n[checkpoint a]\nid = 1\n"
+		 "[scanner s1]\naddress = 10.0.0.1\ncheckpoint = c\n"
+		 "[scanner s2]\naddress = 10.0.0.2\ncheckpoint = n\n"
+		 "[scanner s3]\naddress = 10.0.0.3\ncheckpoint = a\n", head);
+	ck_assert_int_eq(load(text, &next, err, sizeof(err)), 0);
+	ck_assert_int_eq(conf_reload(&cur, &next, err, sizeof(err)), 0);
+	ck_assert_uint_eq(next.checkpoint_count, 4);
+	ck_assert_str_eq(next.checkpoints[0].name, "a");
+	ck_assert(next.checkpoints[0].has_id && next.checkpoints[0].id == 1);
+	ck_assert_str_eq(next.checkpoints[1].name, "b");
+	ck_assert(!next.checkpoints[1].has_id);
+	ck_assert_str_eq(next.checkpoints[2].name, "c");
+	ck_assert(next.checkpoints[2].has_id && next.checkpoints[2].id == 2);
+	ck_assert_str_eq(next.checkpoints[3].name, "n");
+	ck_assert_uint_eq(next.checkpoints[3].id, 9);
+	ck_assert_uint_eq(next.scanners[0].checkpoint, 2);
+	ck_assert_uint_eq(next.scanners[1].checkpoint, 3);
+	ck_assert_uint_eq(next.scanners[2].checkpoint, 0);
+	conf_free(&cur);
+	conf_free(&next);
+}
+END_TEST
+
+/* Anything but checkpoints and scanners needs a restart: named. */
+START_TEST(reload_refuses_fixed_settings)
+{
+	static const struct {
+		const char *text, *key;
+	} changes[] = {
+		{ "[node]\nname = lars-2\n", "[node] name" },
+		{ "[ingest]\nudp_ports = 7471\n", "[ingest] udp_ports" },
+		{ "[dedup]\nwindow_s = 60\n", "[dedup] window_s" },
+		{ "[dedup]\nscope = direction\n", "[dedup] scope" },
+		{ "[dedup]\ncapacity = 65536\n", "[dedup] capacity" },
+		{ "[aggregate]\nage_bands = 0-17,18+\n", "[aggregate] age_bands" },
+		{ "[redis]\nport = 6380\n", "[redis] host, port or unix" },
+		{ "[redis]\nunix = /run/redis.sock\n", "[redis] host, port or unix" },
+		{ "[redis]\npassword = x\n", "[redis] user or password" },
+		{ "[redis]\nflush_interval_ms = 10\n", "[redis] flush_interval_ms" },
+		{ "[redis]\nwait_replicas = 1\n", "[redis] wait_replicas" },
+	};
+	struct conf cur, next;
+	char err[256];
+
+	ck_assert_int_eq(load("[checkpoint a]\nid = 1\n", &cur, err, sizeof(err)), 0);
+	for (unsigned int i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
+		char text[512];
+
+		snprintf(text, sizeof(text), "[checkpoint a]\nid = 1\n%s", changes[i].text);
+		ck_assert_int_eq(load(text, &next, err, sizeof(err)), 0);
+		ck_assert_int_eq(conf_reload(&cur, &next, err, sizeof(err)), -EINVAL);
+		ck_assert_msg(strstr(err, changes[i].key) && strstr(err, "restart"),
+			      "%s: %s", changes[i].key, err);
+		conf_free(&next);
+	}
+	/* The same file again is a reload that changes nothing. */
+	ck_assert_int_eq(load("[checkpoint a]\nid = 1\n", &next, err, sizeof(err)), 0);
+	ck_assert_int_eq(conf_reload(&cur, &next, err, sizeof(err)), 0);
+	ck_assert_uint_eq(next.checkpoint_count, 1);
+	conf_free(&next);
+	conf_free(&cur);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -238,6 +318,8 @@ main(void)
 	tcase_add_test(tc, sections_without_keys);
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, prefixes);
+	tcase_add_test(tc, reload_keeps_checkpoint_places);
+	tcase_add_test(tc, reload_refuses_fixed_settings);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

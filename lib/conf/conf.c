@@ -120,6 +120,92 @@ conf_checkpoint_by_name(const struct conf *conf, const char *name)
 	return -1;
 }
 
+/* The first setting a reload may not change that differs, or NULL. */
+static const char *
+fixed_setting_changed(const struct conf *a, const struct conf *b)
+{
+	const struct conf_redis *x = &a->redis, *y = &b->redis;
+
+	if (strcmp(a->node, b->node) != 0)
+		return "[node] name";
+	if (a->udp_port_count != b->udp_port_count ||
+	    memcmp(a->udp_ports, b->udp_ports,
+		   a->udp_port_count * sizeof(a->udp_ports[0])) != 0)
+		return "[ingest] udp_ports";
+	if (a->window_s != b->window_s)
+		return "[dedup] window_s";
+	if (a->scope != b->scope)
+		return "[dedup] scope";
+	if (a->capacity != b->capacity)
+		return "[dedup] capacity";
+	if (a->bands.count != b->bands.count ||
+	    memcmp(a->bands.lower, b->bands.lower, a->bands.count) != 0)
+		return "[aggregate] age_bands";
+	if (strcmp(x->unix_path, y->unix_path) != 0 ||
+	    (x->unix_path[0] == '\0' &&
+	     (strcmp(x->host, y->host) != 0 || x->port != y->port)))
+		return "[redis] host, port or unix";
+	if (strcmp(x->user, y->user) != 0 || strcmp(x->password, y->password) != 0)
+		return "[redis] user or password";
+	if (x->flush_interval_ms != y->flush_interval_ms)
+		return "[redis] flush_interval_ms";
+	if (x->flush_max_pairs != y->flush_max_pairs)
+		return "[redis] flush_max_pairs";
+	if (x->timeout_ms != y->timeout_ms)
+		return "[redis] timeout_ms";
+	if (x->shutdown_timeout_ms != y->shutdown_timeout_ms)
+		return "[redis] shutdown_timeout_s";
+	if (x->wait_replicas != y->wait_replicas)
+		return "[redis] wait_replicas";
+	return NULL;
+}
+
+int
+conf_reload(const struct conf *cur, struct conf *next, char *err,
+	    size_t err_len)
+{
+	const char *changed = fixed_setting_changed(cur, next);
+	struct conf_checkpoint *cps;
+	unsigned int *place, n;
+
+	if (changed != NULL) {
+		snprintf(err, err_len, "%s: changed, which needs a restart", changed);
+		return -EINVAL;
+	}
+	/* At most all of cur's and all of next's. */
+	cps = calloc(cur->checkpoint_count + next->checkpoint_count + 1,
+		     sizeof(*cps));
+	place = calloc(next->checkpoint_count + 1, sizeof(*place));
+	if (cps == NULL || place == NULL) {
+		free(cps);
+		free(place);
+		return -ENOMEM;
+	}
+	for (n = 0; n < cur->checkpoint_count; n++) {
+		int i = conf_checkpoint_by_name(next, cur->checkpoints[n].name);
+
+		if (i >= 0) {
+			cps[n] = next->checkpoints[i];
+			place[i] = n;
+		} else {
+			cps[n] = cur->checkpoints[n];
+			cps[n].has_id = false;
+		}
+	}
+	for (unsigned int i = 0; i < next->checkpoint_count; i++)
+		if (conf_checkpoint_by_name(cur, next->checkpoints[i].name) < 0) {
+			cps[n] = next->checkpoints[i];
+			place[i] = n++;
+		}
+	for (unsigned int i = 0; i < next->scanner_count; i++)
+		next->scanners[i].checkpoint = place[next->scanners[i].checkpoint];
+	free(next->checkpoints);
+	free(place);
+	next->checkpoints = cps;
+	next->checkpoint_count = n;
+	return 0;
+}
+
 /*
  * rte_cfgfile keeps sections and entries in file order but no line
  * numbers, and logs its own syntax errors. So the file is scanned once

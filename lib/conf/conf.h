@@ -121,6 +121,32 @@ int conf_parse_prefix(const char *text, uint8_t *family, uint8_t addr[16],
 /** Returns the index of the checkpoint with a name, or -1. */
 int conf_checkpoint_by_name(const struct conf *conf, const char *name);
 
+/**
+ * Make a configuration read again while running (a reload) ready to
+ * take the place of the current one. A running node changes only its
+ * scanner registry: [checkpoint] and [scanner] sections. Any other
+ * difference is refused, naming its key, since the tables, ports and
+ * connection built from it stay.
+ *
+ * Checkpoints keep their places, because counts not yet flushed name
+ * theirs by place: cur's come first, in cur's order, then those new in
+ * next. One that next no longer has stays, without an id, so that its
+ * counts keep their name; no scanner points to it. next's scanners are
+ * renumbered to match.
+ *
+ * @param cur
+ *   The configuration in use, command-line overrides applied.
+ * @param next
+ *   The file read again, the same overrides applied; rewritten.
+ * @param err
+ *   On -EINVAL, receives "[section] key: changed, which needs a
+ *   restart".
+ * @return
+ *   0, -EINVAL, or -ENOMEM (next then unchanged).
+ */
+int conf_reload(const struct conf *cur, struct conf *next, char *err,
+		size_t err_len);
+
 #ifdef __cplusplus
 }
 #endif
