@@ -16,6 +16,7 @@
 
 #include <rte_common.h>
 #include <rte_log.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include "agg_table.h"
@@ -97,10 +98,15 @@ struct rx_queue {
 
 struct worker;
 
-/* Shared, read-only once workers run (except the flags). */
+/* Shared, read-only once workers run (except the flags, and the
+ * registry a reload replaces). */
 struct ingest {
 	struct conf conf;
+	/* Replaced by a reload: workers read it once a polling round and
+	 * report a quiescent state after each (RCU), so that the main
+	 * lcore knows when nobody reads the old one any more. */
 	struct registry *registry;
+	struct rte_rcu_qsbr *registry_readers;
 	struct dedup_secret secret;
 	struct wire_ports ports;
 	int timestamp_offset;		/* mbuf dynfield, or -1 */
@@ -129,6 +135,7 @@ struct worker {
 	int64_t latest_ms;		/* latest receive time seen */
 	struct agg_day today;		/* the date of the last crossing's day */
 	volatile bool rx_done;		/* outbox flushed, no more records */
+	const struct registry *registry; /* this polling round's */
 	/* The datagram whose raw text reasm is joining. */
 	uint64_t raw_checkpoint;
 	uint8_t raw_direction;
@@ -180,6 +187,7 @@ struct output {
 
 int output_init(struct output *o, struct ingest *ing, bool redis, char *err,
 		size_t err_len);
+int output_name_checkpoints(struct output *o, const struct conf *conf);
 void output_tick(struct output *o, struct ingest *ing);
 int output_finish(struct output *o, struct ingest *ing);
 void output_free(struct output *o);

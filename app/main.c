@@ -51,11 +51,19 @@ struct options {
 };
 
 static volatile sig_atomic_t signalled;
+static volatile sig_atomic_t reload_asked;
 
 static void
 on_signal(int sig)
 {
 	signalled = sig;
+}
+
+static void
+on_reload(int sig)
+{
+	(void)sig;
+	reload_asked = 1;
 }
 
 static void
@@ -78,7 +86,9 @@ usage(FILE *out)
 "  --record-core-cycles   benchmarks: time per frame in the ports' receive\n"
 "                         and in the rest of the worker, in the stats\n"
 "  --version\n"
-"  --help\n");
+"  --help\n"
+"signals: SIGINT, SIGTERM, SIGHUP stop cleanly; SIGUSR2 reloads the scanners\n"
+"and checkpoints of the --config file\n");
 }
 
 /* The EAL's --help ends with this: our options, after its own. */
@@ -352,6 +362,64 @@ seconds_since(uint64_t tsc)
 	return (double)(rte_rdtsc() - tsc) / rte_get_tsc_hz();
 }
 
+/*
+ * SIGUSR2: the configuration file read again, its scanners and
+ * checkpoints put in place while the node runs, keeping every count and
+ * the deduplication windows (a restart would forget who was scanned in
+ * the last window_s, and count their re-scans again). Anything else
+ * that changed needs a restart: the reload is refused, naming it, and
+ * the node goes on as it was.
+ */
+static void
+reload(struct ingest *ing, const struct options *o, struct output *out)
+{
+	struct registry *reg, *old;
+	struct conf next;
+	char err[512];
+	int rc;
+
+	if (o->config == NULL) {
+		INGEST_LOG(WARNING, "reload: no --config file to read again");
+		return;
+	}
+	conf_defaults(&next);
+	rc = conf_load(&next, o->config, err, sizeof(err));
+	/* The same override as at start: it parsed then, so it does now. */
+	if (rc == 0 && o->redis != NULL)
+		apply_redis_option(&next, o->redis);
+	if (rc == 0)
+		rc = conf_reload(&ing->conf, &next, err, sizeof(err));
+	reg = rc == 0 ? registry_create(&next, rte_socket_id()) : NULL;
+	if (rc == 0 && reg == NULL)
+		snprintf(err, sizeof(err), "scanner registry: %s",
+			 rte_strerror(rte_errno));
+	else if (rc == -ENOMEM)
+		snprintf(err, sizeof(err), "out of memory");
+	if (reg == NULL || output_name_checkpoints(out, &next) != 0) {
+		INGEST_LOG(ERR, "reload refused, the configuration in use stays: %s",
+			   reg == NULL ? err : "out of memory");
+		registry_free(reg);
+		conf_free(&next);
+		return;
+	}
+	old = ing->registry;
+	__atomic_store_n(&ing->registry, reg, __ATOMIC_RELEASE);
+	/* Once every worker has ended the round that may have read it. */
+	rte_rcu_qsbr_synchronize(ing->registry_readers, RTE_QSBR_THRID_INVALID);
+	registry_free(old);
+	/* Only the main lcore reads checkpoints and scanners of the conf
+	 * (the output names checkpoints by place); its other settings are
+	 * the same. */
+	free(ing->conf.checkpoints);
+	free(ing->conf.scanners);
+	ing->conf.checkpoints = next.checkpoints;
+	ing->conf.checkpoint_count = next.checkpoint_count;
+	ing->conf.scanners = next.scanners;
+	ing->conf.scanner_count = next.scanner_count;
+	INGEST_LOG(INFO, "reload: %s: %u checkpoints, %u scanners", o->config,
+		   ing->conf.checkpoint_count, ing->conf.scanner_count);
+}
+
 /* Runs until a signal, or until no frame came for idle_exit_s. */
 static void
 control_loop(struct ingest *ing, const struct options *o, struct output *out)
@@ -365,6 +433,10 @@ control_loop(struct ingest *ing, const struct options *o, struct output *out)
 		uint64_t frames;
 
 		usleep(10000);
+		if (reload_asked) {
+			reload_asked = 0;
+			reload(ing, o, out);
+		}
 		output_tick(out, ing);
 		stats_sum(ing, &c);
 		frames = stats_frames(&c);
@@ -409,8 +481,26 @@ release(struct ingest *ing, struct output *output)
 	for (unsigned int i = 0; i < ing->worker_count; i++)
 		worker_free(ing->workers[i]);
 	registry_free(ing->registry);
+	rte_free(ing->registry_readers);
 	conf_free(&ing->conf);
 	rte_eal_cleanup();
+}
+
+/* The workers, as readers of the registry a reload replaces. */
+static int
+registry_readers_create(struct ingest *ing)
+{
+	size_t size = rte_rcu_qsbr_get_memsize(ing->worker_count);
+
+	ing->registry_readers = rte_zmalloc("registry_readers", size,
+					    RTE_CACHE_LINE_SIZE);
+	if (ing->registry_readers == NULL ||
+	    rte_rcu_qsbr_init(ing->registry_readers, ing->worker_count) != 0)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < ing->worker_count; i++)
+		if (rte_rcu_qsbr_thread_register(ing->registry_readers, i) != 0)
+			return -ENOMEM;
+	return 0;
 }
 
 static void
@@ -619,6 +709,10 @@ main(int argc, char **argv)
 			rte_strerror(rte_errno));
 		goto usage_error;
 	}
+	if (registry_readers_create(&ing) != 0) {
+		fprintf(stderr, "crossings-ingest: out of memory\n");
+		goto usage_error;
+	}
 	for (unsigned int i = 0; i < ing.worker_count; i++) {
 		ing.workers[i] = worker_create(&ing, i, worker_lcore[i]);
 		if (ing.workers[i] == NULL) {
@@ -658,6 +752,7 @@ main(int argc, char **argv)
 	/* A Redis that goes away mid-write is an error to handle, not a
 	 * reason to die. */
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR2, on_reload);
 	for (unsigned int i = 0; i < ing.worker_count; i++)
 		rte_eal_remote_launch(worker_main, ing.workers[i], worker_lcore[i]);
 

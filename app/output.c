@@ -49,6 +49,26 @@ warn_if_evicting(struct output *o)
 	memcpy(o->warned_policy, ps.eviction_policy, sizeof(o->warned_policy));
 }
 
+/*
+ * Checkpoints by their place in conf, as buckets name them: at start,
+ * and after a reload (which keeps every place and may add some).
+ */
+int
+output_name_checkpoints(struct output *o, const struct conf *conf)
+{
+	const char **names = calloc(conf->checkpoint_count + 1, sizeof(*names));
+
+	if (names == NULL)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < conf->checkpoint_count; i++)
+		names[i] = conf->checkpoints[i].name;
+	free(o->checkpoint_names);
+	o->checkpoint_names = names;
+	o->names.checkpoints = names;
+	o->names.checkpoint_count = conf->checkpoint_count;
+	return 0;
+}
+
 int
 output_init(struct output *o, struct ingest *ing, bool redis, char *err,
 	    size_t err_len)
@@ -59,16 +79,10 @@ output_init(struct output *o, struct ingest *ing, bool redis, char *err,
 
 	memset(o, 0, sizeof(*o));
 	o->unsent = agg_table_create();
-	o->checkpoint_names = calloc(ing->conf.checkpoint_count + 1,
-				     sizeof(*o->checkpoint_names));
-	if (o->unsent == NULL || o->checkpoint_names == NULL) {
+	if (o->unsent == NULL || output_name_checkpoints(o, &ing->conf) != 0) {
 		snprintf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
-	for (unsigned int i = 0; i < ing->conf.checkpoint_count; i++)
-		o->checkpoint_names[i] = ing->conf.checkpoints[i].name;
-	o->names.checkpoints = o->checkpoint_names;
-	o->names.checkpoint_count = ing->conf.checkpoint_count;
 	o->names.bands = &ing->conf.bands;
 	if (!redis)
 		return 0;

@@ -300,9 +300,9 @@ raw_record(void *arg, const uint8_t *text, size_t len, int64_t time_ms)
 
 /* The bucket checkpoint of an id: its configured index, or the id. */
 static uint64_t
-checkpoint_of_id(const struct ingest *ing, uint32_t id)
+checkpoint_of_id(const struct worker *w, uint32_t id)
 {
-	int cp = registry_checkpoint(ing->registry, id);
+	int cp = registry_checkpoint(w->registry, id);
 
 	return cp >= 0 ? (uint64_t)cp : AGG_CHECKPOINT_UNNAMED | id;
 }
@@ -328,15 +328,14 @@ framed_datagram(struct worker *w, const struct wire_datagram *d, int64_t rx_ms)
 		}
 		/* Checkpoint 0 and direction 0 come from the registry. */
 		if ((f.checkpoint == 0 || direction == 0) && !looked_up) {
-			int s = registry_scanner(ing->registry, d->family, d->src_addr);
-
-			scanner = s >= 0 ? &ing->conf.scanners[s] : NULL;
+			scanner = registry_scanner(w->registry, d->family,
+						   d->src_addr);
 			looked_up = true;
 		}
 		if (f.checkpoint == 0 && scanner != NULL)
 			checkpoint = scanner->checkpoint;
 		else
-			checkpoint = checkpoint_of_id(ing, f.checkpoint);
+			checkpoint = checkpoint_of_id(w, f.checkpoint);
 		if (direction == 0 && scanner != NULL)
 			direction = scanner->direction;
 		record(w, f.mrz, f.mrz_len, checkpoint, direction, time_ms,
@@ -362,16 +361,14 @@ source_of(const struct wire_datagram *d, struct reasm_source *src)
 static void
 raw_datagram(struct worker *w, const struct wire_datagram *d, int64_t rx_ms)
 {
-	const struct ingest *ing = w->ing;
-	const struct conf_scanner *scanner;
+	const struct conf_scanner *scanner = registry_scanner(w->registry,
+		d->family, d->src_addr);
 	struct reasm_source src;
-	int s = registry_scanner(ing->registry, d->family, d->src_addr);
 
-	if (s < 0) {
+	if (scanner == NULL) {
 		COUNT(w, frames[FRAME_UNKNOWN_SOURCE], 1);
 		return;
 	}
-	scanner = &ing->conf.scanners[s];
 	COUNT(w, frames[WIRE_DELIVERED], 1);
 	/* Most serial-device servers send a record per datagram: when the
 	 * MRZ check's vector path takes it as one valid record and nothing
@@ -524,11 +521,13 @@ worker_main(void *arg)
 	 * counts in neither. Three TSC reads a round when asked for. */
 	const bool record = ing->record_cycles;
 
+	rte_rcu_qsbr_thread_online(ing->registry_readers, w->index);
 	while (!ing->stop_rx) {
 		int64_t host_ms = ingest_wall_ms();
 		uint64_t round_start = record ? rte_rdtsc() : 0;
 		bool received = false;
 
+		w->registry = __atomic_load_n(&ing->registry, __ATOMIC_ACQUIRE);
 		swap_tables(w);
 		for (unsigned int qi = 0; qi < w->queue_count; qi++) {
 			const struct rx_queue *q = &w->queues[qi];
@@ -553,7 +552,10 @@ worker_main(void *arg)
 			      reasm_expire(w->reasm, w->latest_ms));
 		if (record && received)
 			COUNT(w, busy_cycles, rte_rdtsc() - round_start);
+		/* Nothing of this round's registry is held past here. */
+		rte_rcu_qsbr_quiescent(ing->registry_readers, w->index);
 	}
+	rte_rcu_qsbr_thread_offline(ing->registry_readers, w->index);
 	/* Stopping: what was received is still counted, exactly once. */
 	flush_own(w);
 	flush_outboxes(w);

@@ -670,6 +670,94 @@ def test_signals():
         "SIGTERM: stopping" in err, "exit %s %s" % (rc, err[-600:]))
 
 
+def test_reload():
+    """SIGUSR2 puts a new scanner and checkpoint in place while the node
+    runs, keeping its deduplication windows; a change that needs a
+    restart is refused, naming it, and the node goes on as it was."""
+    import shutil
+    import signal
+    import subprocess
+    import time
+    from ingest_lib import Netns, ingest_command
+    if os.geteuid() != 0 or not shutil.which("tcpreplay"):
+        tap("# SKIP reload: needs root and tcpreplay", True)
+        return
+    rng = random.Random(13)
+    known, fresh = docs(20, rng), docs(30, rng)
+    model = Model()
+    seq = iter(range(1, 1000))
+
+    def phase(name, records):
+        """records: (source, checkpoint id, direction, doc, cp name and
+        direction as counted); all framed, with their own times, a
+        minute a phase apart: well within the window."""
+        cap = Capture()
+        for i, (src, cp_id, direction, d, cp, counted) in enumerate(records):
+            t = T0 + 60000 * int(name) + i
+            n = next(seq)
+            cap.add(t, udp_frame(src, "10.0.0.1", framed(d.text(), direction, cp_id, 5,
+                                                         n, t)))
+            model.record(cp, counted, t, d, (cp_id, 5, n))
+        return capture_file(cap, "reload-%s.pcap" % name)
+
+    # Before: 10.99.0.5 is no scanner (its records land under cp-0,
+    # unknown), checkpoint id 77 no checkpoint (cp-77).
+    p1 = phase("1", [("10.17.0.21", 0, 0, d, "verkhny-lars", "exit") for d in known] +
+               [("10.99.0.5", 0, 0, d, "cp-0", "unknown") for d in fresh[:5]] +
+               [("10.17.0.21", 77, 2, d, "cp-77", "exit") for d in fresh[5:10]])
+    # After: both named. The known documents again, within the window:
+    # re-scans, as if the node had never stopped.
+    p2 = phase("2", [("10.17.0.21", 0, 0, d, "verkhny-lars", "exit") for d in known] +
+               [("10.99.0.5", 0, 0, d, "lane-7", "entry") for d in fresh[10:20]] +
+               [("10.17.0.21", 77, 2, d, "lane-7", "exit") for d in fresh[20:25]])
+    # After a refused reload: as after the first.
+    p3 = phase("3", [("10.99.0.5", 0, 0, d, "lane-7", "entry") for d in fresh[25:]])
+    # The new checkpoint comes first in the file: places are kept anyway.
+    added = ("[checkpoint lane-7]\nid = 77\n\n[scanner lane-7-in]\naddress = 10.99.0.0/16\n"
+             "checkpoint = lane-7\ndirection = entry\n\n")
+    config = write_config(CONFIG, "reload.ini")
+    ns_name = "crossings-reload-%d" % os.getpid()
+    with Netns(ns_name) as ns:
+        proc = subprocess.Popen(ns.exec(ingest_command(
+            INGEST, "net_af_packet0,iface=%s" % ns.a, "crossings-reload-%d" % os.getpid(),
+            config, ["--no-redis"])), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            time.sleep(2)
+            # Each phase's traffic, then the file rewritten and SIGUSR2:
+            # the scanner and checkpoint added; a window changed too
+            # (refused); a file that does not parse (refused).
+            for pcap, then in ((p1, CONFIG.replace("[checkpoint verkhny-lars]",
+                                                   added + "[checkpoint verkhny-lars]")),
+                               (p2, CONFIG.replace("window_s = 1800", "window_s = 60")
+                                .replace("[checkpoint verkhny-lars]",
+                                         added + "[checkpoint verkhny-lars]")),
+                               (p3, "[node]\nname = test-node\nthis line is no key\n")):
+                subprocess.run(ns.exec(["tcpreplay", "-q", "-i", ns.b, "--pps", "2000",
+                                        pcap]), stdout=subprocess.DEVNULL, check=True)
+                time.sleep(0.5)
+                write_config(then, "reload.ini")
+                proc.send_signal(signal.SIGUSR2)
+                time.sleep(0.5)
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=30)
+        except BaseException:
+            proc.kill()
+            raise
+    err = err.decode()
+    counts = json.loads(out) if proc.returncode == 0 and out.strip() else None
+    tap("reload (SIGUSR2): a new scanner and checkpoint counted from then on, "
+        "re-scans from before still re-scans; exit 0",
+        counts == model.json() and model.records["dup"] == len(known) and
+        "reload: %s: 4 checkpoints, 5 scanners" % config in err,
+        "exit %d %s\n%s" % (proc.returncode, diff(model.json(), counts), err[-800:]))
+    refused = [l for l in err.splitlines() if "reload refused" in l]
+    tap("reload refused: one line naming the key that needs a restart, or the "
+        "file's error; the configuration in use stays",
+        len(refused) == 2 and
+        "[dedup] window_s: changed, which needs a restart" in refused[0] and
+        "reload.ini:3:" in refused[1], err[-800:])
+
+
 def memory_locked(unlocked, pcap, config, prefix):
     """Checks that swap can take nothing: the mappings of a running
     process, and a run that may not lock refused."""
@@ -818,6 +906,7 @@ def main():
     test_example_config()
     test_telemetry()
     test_signals()
+    test_reload()
     test_no_file_keeps_personal_data()
     test_record_core_cycles()
     test_fuzz()

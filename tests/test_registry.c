@@ -4,6 +4,8 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check_run.h"
@@ -24,7 +26,10 @@ add_checkpoint(struct conf *c, const char *name, uint32_t id)
 static void
 add_scanner(struct conf *c, const char *prefix, unsigned int checkpoint)
 {
-	struct conf_scanner *s = &c->scanners[c->scanner_count++];
+	struct conf_scanner *s = &c->scanners[c->scanner_count];
+
+	/* Named by their index, which lookup() returns. */
+	snprintf(s->name, sizeof(s->name), "%u", c->scanner_count++);
 
 	ck_assert_int_eq(conf_parse_prefix(prefix, &s->family, s->addr,
 					   &s->prefix_len), 0);
@@ -35,11 +40,15 @@ static int
 lookup(const struct registry *r, const char *text)
 {
 	uint8_t addr[16] = { 0 };
+	const struct conf_scanner *s;
 
-	if (inet_pton(AF_INET, text, addr) == 1)
-		return registry_scanner(r, 4, addr);
-	ck_assert_int_eq(inet_pton(AF_INET6, text, addr), 1);
-	return registry_scanner(r, 6, addr);
+	if (inet_pton(AF_INET, text, addr) == 1) {
+		s = registry_scanner(r, 4, addr);
+	} else {
+		ck_assert_int_eq(inet_pton(AF_INET6, text, addr), 1);
+		s = registry_scanner(r, 6, addr);
+	}
+	return s != NULL ? atoi(s->name) : -1;
 }
 
 START_TEST(longest_prefix_wins)
@@ -61,6 +70,8 @@ START_TEST(longest_prefix_wins)
 	add_scanner(&c, "fd00:17:0:1::9", 2);		/* 6 */
 	r = registry_create(&c, 0);
 	ck_assert_ptr_nonnull(r);
+	/* The registry answers from its own copy of the scanners. */
+	memset(scanners, 0, sizeof(scanners));
 	ck_assert_int_eq(lookup(r, "10.17.9.9"), 0);
 	ck_assert_int_eq(lookup(r, "10.17.1.5"), 1);
 	ck_assert_int_eq(lookup(r, "10.17.1.129"), 2);

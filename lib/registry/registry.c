@@ -20,6 +20,7 @@ struct registry_id {
 struct registry {
 	struct rte_lpm *lpm4;
 	struct rte_lpm6 *lpm6;
+	struct conf_scanner *scanners;	/* the lpm next hops index these */
 	unsigned int id_count;
 	struct registry_id ids[];	/* sorted by id */
 };
@@ -45,10 +46,19 @@ registry_create(const struct conf *conf, int socket_id)
 	reg = rte_zmalloc_socket("registry", sizeof(*reg) +
 				 conf->checkpoint_count * sizeof(reg->ids[0]),
 				 0, socket_id);
-	if (reg == NULL) {
+	if (reg != NULL)
+		reg->scanners = rte_malloc_socket("registry_scanners",
+			(conf->scanner_count + 1) * sizeof(reg->scanners[0]), 0,
+			socket_id);
+	if (reg == NULL || reg->scanners == NULL) {
+		registry_free(reg);
 		rte_errno = ENOMEM;
 		return NULL;
 	}
+	/* Without a file there are no scanners, nor an array of them. */
+	if (conf->scanner_count > 0)
+		memcpy(reg->scanners, conf->scanners,
+		       conf->scanner_count * sizeof(reg->scanners[0]));
 	for (unsigned int i = 0; i < conf->checkpoint_count; i++)
 		if (conf->checkpoints[i].has_id)
 			reg->ids[n++] = (struct registry_id){
@@ -111,10 +121,11 @@ registry_free(struct registry *reg)
 		return;
 	rte_lpm_free(reg->lpm4);
 	rte_lpm6_free(reg->lpm6);
+	rte_free(reg->scanners);
 	rte_free(reg);
 }
 
-int
+const struct conf_scanner *
 registry_scanner(const struct registry *reg, uint8_t family,
 		 const uint8_t addr[16])
 {
@@ -126,11 +137,11 @@ registry_scanner(const struct registry *reg, uint8_t family,
 		memcpy(&ip, addr, 4);
 		if (reg->lpm4 != NULL &&
 		    rte_lpm_lookup(reg->lpm4, rte_be_to_cpu_32(ip), &hop) == 0)
-			return hop;
+			return &reg->scanners[hop];
 	} else if (reg->lpm6 != NULL && rte_lpm6_lookup(reg->lpm6, addr, &hop) == 0) {
-		return hop;
+		return &reg->scanners[hop];
 	}
-	return -1;
+	return NULL;
 }
 
 int

@@ -9,6 +9,8 @@
  * belongs to (exact address or CIDR prefix, longest prefix wins, with
  * rte_lpm and rte_lpm6), and which configured checkpoint a numeric id
  * names. Read-only once created, so every lcore may look up at once.
+ * It holds its own copy of the scanners, so that a reload can build a
+ * new registry while lcores still look up in the old one.
  */
 
 #include <stdint.h>
@@ -40,10 +42,12 @@ void registry_free(struct registry *reg);
  * @param addr
  *   The address in network byte order (IPv4 in the first 4 bytes).
  * @return
- *   The index into conf.scanners of the most specific match, or -1.
+ *   The most specific match, the registry's copy of its conf.scanners
+ *   entry (valid while the registry is), or NULL.
  */
-int registry_scanner(const struct registry *reg, uint8_t family,
-		     const uint8_t addr[16]);
+const struct conf_scanner *registry_scanner(const struct registry *reg,
+					    uint8_t family,
+					    const uint8_t addr[16]);
 
 /** Returns the index into conf.checkpoints with that id, or -1. */
 int registry_checkpoint(const struct registry *reg, uint32_t id);
