@@ -586,6 +586,10 @@ main(int argc, char **argv)
 	bool unlink_hugepages = keeps_hugepage_files(argc, argv);
 	const struct rlimit no_core = { 0, 0 };
 
+	/* A reload asked for while the node starts (systemd takes a unit
+	 * of Type=simple as started at once) must not end it, as SIGUSR2's
+	 * default would: it is done when the control loop begins. */
+	signal(SIGUSR2, on_reload);
 	/* Asked alone, as of any program; "-- --version" works too. */
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
 		print_version();
@@ -752,7 +756,6 @@ main(int argc, char **argv)
 	/* A Redis that goes away mid-write is an error to handle, not a
 	 * reason to die. */
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGUSR2, on_reload);
 	for (unsigned int i = 0; i < ing.worker_count; i++)
 		rte_eal_remote_launch(worker_main, ing.workers[i], worker_lcore[i]);
 

@@ -758,6 +758,39 @@ def test_reload():
         "reload.ini:3:" in refused[1], err[-800:])
 
 
+def test_reload_while_starting():
+    """A reload asked for while the node starts (systemd runs the
+    unit's ExecReload as soon as the process exists) does not end it: it
+    is done once the node runs."""
+    import signal
+    import subprocess
+    from ingest_lib import ingest_command
+    rng = random.Random(14)
+    cap, model = Capture(), Model()
+    for i, d in enumerate(docs(10, rng)):
+        cap.add(T0 + i, udp_frame("10.17.0.21", "10.0.0.1", d.text().encode()))
+        model.record("verkhny-lars", "exit", T0 + i, d)
+    config = write_config(CONFIG, "starting.ini")
+    proc = subprocess.Popen(ingest_command(
+        INGEST, "net_pcap0,rx_pcap=" + capture_file(cap, "starting.pcap"),
+        "crossings-starting-%d" % os.getpid(), config,
+        ["--no-redis", "--idle-exit", "1", "--dedup-prefill", "200000"]),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # The EAL is up, the ports and tables are not yet: mid-start.
+    seen = []
+    for line in proc.stderr:
+        seen.append(line.decode())
+        if "worker lcores" in seen[-1]:
+            proc.send_signal(signal.SIGUSR2)
+            break
+    out, err = proc.communicate(timeout=60)
+    err = "".join(seen) + err.decode()
+    counts = json.loads(out) if proc.returncode == 0 and out.strip() else None
+    tap("SIGUSR2 while starting: the node starts, reloads and counts; exit 0",
+        counts == model.json() and "reload: %s: 3 checkpoints, 4 scanners" % config in err,
+        "exit %d %s" % (proc.returncode, err[-600:]))
+
+
 def memory_locked(unlocked, pcap, config, prefix):
     """Checks that swap can take nothing: the mappings of a running
     process, and a run that may not lock refused."""
@@ -907,6 +940,7 @@ def main():
     test_telemetry()
     test_signals()
     test_reload()
+    test_reload_while_starting()
     test_no_file_keeps_personal_data()
     test_record_core_cycles()
     test_fuzz()
