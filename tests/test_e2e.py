@@ -91,7 +91,8 @@ def check_queries(redis, expected):
                 if f.startswith("nat:"):
                     nats[f[4:]] += v
         elif parts[3] == "d" and parts[2] == "exit":
-            days[parts[4]] += fields.get("total", 0)
+            d = parts[4]
+            days["%s-%s-%s" % (d[:4], d[4:6], d[6:])] += fields.get("total", 0)
     rc, out = query(redis, "--by", "checkpoint", "--format", "json")
     got = {r["checkpoint"]: r["crossings"] for r in json.loads(out)["rows"]} if rc == 0 else {}
     tap("crossings-query --by checkpoint equals the generator's totals",

@@ -59,7 +59,8 @@ def expected(by=None, cp=None, d=None, hours=None, nat=None, sex=None, age=None)
                 (nat and n != nat) or (sex and s != sex) or (age and b != age):
             continue
         label = {"nat": n, "sex": s, "age": b, "doc": doc, "checkpoint": c,
-                 "direction": dd, "hour": h, "day": h[:8], None: "total"}[by]
+                 "direction": dd, "hour": "%s-%s-%sT%s" % (h[:4], h[4:6], h[6:8], h[8:]),
+                 "day": "%s-%s-%s" % (h[:4], h[4:6], h[6:8]), None: "total"}[by]
         out[label] += k
     return dict(out)
 

@@ -106,14 +106,26 @@ parse_hour(const char *s, bool end, int64_t *hour)
 	return tm.tm_mday == d ? 0 : -EINVAL;
 }
 
+/* An hour or day as counter keys name them: 2022092714. */
 static void
-format_hour(int64_t hour, char *out, size_t len, bool day_only)
+key_hour(int64_t hour, char *out, size_t len, bool day_only)
 {
 	time_t t = hour * 3600;
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
 	strftime(out, len, day_only ? "%Y%m%d" : "%Y%m%d%H", &tm);
+}
+
+/* A row's hour or day as --from and --to take them: 2022-09-27T14. */
+static void
+label_hour(int64_t hour, char *out, size_t len, bool day_only)
+{
+	time_t t = hour * 3600;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, len, day_only ? "%Y-%m-%d" : "%Y-%m-%dT%H", &tm);
 }
 
 /* Whether a reply came and is no error; if not, says why (after what)
@@ -298,13 +310,13 @@ time_units(const struct query *q, struct unit **out)
 	for (int64_t h = q->from_hour; h <= q->to_hour;) {
 		/* A whole day inside the range: its day key. */
 		if (h % 24 == 0 && h + 23 <= q->to_hour && q->by != BY_HOUR) {
-			format_hour(h, buf, sizeof(buf), true);
+			key_hour(h, buf, sizeof(buf), true);
 			snprintf(u[n].suffix, sizeof(u[n].suffix), "d:%s", buf);
 			u[n].day = true;
 			u[n++].hour = h;
 			h += 24;
 		} else {
-			format_hour(h, buf, sizeof(buf), false);
+			key_hour(h, buf, sizeof(buf), false);
 			snprintf(u[n].suffix, sizeof(u[n].suffix), "h:%s", buf);
 			u[n++].hour = h;
 			h++;
@@ -438,11 +450,11 @@ run_query(const struct query *q)
 					snprintf(context, sizeof(context), "%s", dirs[d]);
 					break;
 				case BY_HOUR:
-					format_hour(units[u].hour, context, sizeof(context), false);
+					label_hour(units[u].hour, context, sizeof(context), false);
 					order = units[u].hour;
 					break;
 				case BY_DAY:
-					format_hour(units[u].hour, context, sizeof(context), true);
+					label_hour(units[u].hour, context, sizeof(context), true);
 					order = units[u].hour / 24;
 					break;
 				default:
