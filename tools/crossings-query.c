@@ -106,26 +106,21 @@ parse_hour(const char *s, bool end, int64_t *hour)
 	return tm.tm_mday == d ? 0 : -EINVAL;
 }
 
-/* An hour or day as counter keys name them: 2022092714. */
+/* Hours and days as counter keys name them, and as rows are labelled:
+ * as --from and --to take them. */
+#define KEY_HOUR "%Y%m%d%H"
+#define KEY_DAY "%Y%m%d"
+#define LABEL_HOUR "%Y-%m-%dT%H"
+#define LABEL_DAY "%Y-%m-%d"
+
 static void
-key_hour(int64_t hour, char *out, size_t len, bool day_only)
+format_hour(int64_t hour, char *out, size_t len, const char *format)
 {
 	time_t t = hour * 3600;
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
-	strftime(out, len, day_only ? "%Y%m%d" : "%Y%m%d%H", &tm);
-}
-
-/* A row's hour or day as --from and --to take them: 2022-09-27T14. */
-static void
-label_hour(int64_t hour, char *out, size_t len, bool day_only)
-{
-	time_t t = hour * 3600;
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, len, day_only ? "%Y-%m-%d" : "%Y-%m-%dT%H", &tm);
+	strftime(out, len, format, &tm);
 }
 
 /* Whether a reply came and is no error; if not, says why (after what)
@@ -310,13 +305,13 @@ time_units(const struct query *q, struct unit **out)
 	for (int64_t h = q->from_hour; h <= q->to_hour;) {
 		/* A whole day inside the range: its day key. */
 		if (h % 24 == 0 && h + 23 <= q->to_hour && q->by != BY_HOUR) {
-			key_hour(h, buf, sizeof(buf), true);
+			format_hour(h, buf, sizeof(buf), KEY_DAY);
 			snprintf(u[n].suffix, sizeof(u[n].suffix), "d:%s", buf);
 			u[n].day = true;
 			u[n++].hour = h;
 			h += 24;
 		} else {
-			key_hour(h, buf, sizeof(buf), false);
+			format_hour(h, buf, sizeof(buf), KEY_HOUR);
 			snprintf(u[n].suffix, sizeof(u[n].suffix), "h:%s", buf);
 			u[n++].hour = h;
 			h++;
@@ -450,11 +445,13 @@ run_query(const struct query *q)
 					snprintf(context, sizeof(context), "%s", dirs[d]);
 					break;
 				case BY_HOUR:
-					label_hour(units[u].hour, context, sizeof(context), false);
+					format_hour(units[u].hour, context, sizeof(context),
+						    LABEL_HOUR);
 					order = units[u].hour;
 					break;
 				case BY_DAY:
-					label_hour(units[u].hour, context, sizeof(context), true);
+					format_hour(units[u].hour, context, sizeof(context),
+						    LABEL_DAY);
 					order = units[u].hour / 24;
 					break;
 				default:
