@@ -117,6 +117,10 @@ struct ingest {
 	volatile bool stop_rx;		/* set by main: stop polling, drain */
 	volatile bool quit;		/* set by main: every producer is done */
 	struct output *output;		/* for the stats */
+	/* SIGUSR2s taken and refused: the main lcore counts, telemetry
+	 * reads. */
+	uint64_t reloads;
+	uint64_t reloads_refused;
 };
 
 struct worker {

@@ -380,6 +380,7 @@ reload(struct ingest *ing, const struct options *o, struct output *out)
 
 	if (o->config == NULL) {
 		INGEST_LOG(WARNING, "reload: no --config file to read again");
+		__atomic_fetch_add(&ing->reloads_refused, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	conf_defaults(&next);
@@ -398,6 +399,7 @@ reload(struct ingest *ing, const struct options *o, struct output *out)
 	if (reg == NULL || output_name_checkpoints(out, &next) != 0) {
 		INGEST_LOG(ERR, "reload refused, the configuration in use stays: %s",
 			   reg == NULL ? err : "out of memory");
+		__atomic_fetch_add(&ing->reloads_refused, 1, __ATOMIC_RELAXED);
 		registry_free(reg);
 		conf_free(&next);
 		return;
@@ -416,6 +418,7 @@ reload(struct ingest *ing, const struct options *o, struct output *out)
 	ing->conf.checkpoint_count = next.checkpoint_count;
 	ing->conf.scanners = next.scanners;
 	ing->conf.scanner_count = next.scanner_count;
+	__atomic_fetch_add(&ing->reloads, 1, __ATOMIC_RELAXED);
 	INGEST_LOG(INFO, "reload: %s: %u checkpoints, %u scanners", o->config,
 		   ing->conf.checkpoint_count, ing->conf.scanner_count);
 }

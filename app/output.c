@@ -148,6 +148,9 @@ node_status(const struct ingest *ing, const struct output *o,
 	STATUS("%s", "pending_flushes", ps.pending);
 	STATUS("%s", "reconnects", ps.reconnects);
 	STATUS("%s", "counts_lost_nomem", c.agg_nomem + o->collect_failures);
+	STATUS("%s", "reloads", __atomic_load_n(&ing->reloads, __ATOMIC_RELAXED));
+	STATUS("%s", "reloads_refused",
+	       __atomic_load_n(&ing->reloads_refused, __ATOMIC_RELAXED));
 #undef STATUS
 	return n;
 }

@@ -205,6 +205,10 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *t)
 		rte_tel_data_add_dict_u64(t, "tsc_hz", rte_get_tsc_hz());
 	}
 	rte_tel_data_add_dict_u64(t, "counts_lost_nomem", c.agg_nomem);
+	rte_tel_data_add_dict_u64(t, "reloads",
+				  __atomic_load_n(&ing->reloads, __ATOMIC_RELAXED));
+	rte_tel_data_add_dict_u64(t, "reloads_refused",
+				  __atomic_load_n(&ing->reloads_refused, __ATOMIC_RELAXED));
 	rte_tel_data_add_dict_u64(t, "dedup_entries", d.entries);
 	rte_tel_data_add_dict_u64(t, "dedup_capacity", d.capacity);
 	rte_tel_data_add_dict_u64(t, "dedup_evictions", d.evictions);

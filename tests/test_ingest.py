@@ -575,12 +575,32 @@ def test_example_config():
     check_counts("the example configuration config/crossings.ini", res, model)
 
 
+def telemetry_stats(prefix, settle=0):
+    """/crossings/stats of the running node with that --file-prefix,
+    settle seconds after its socket appears; or {"error": ...}."""
+    import socket
+    import time
+    path = "/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix
+    try:
+        for _ in range(100):
+            if os.path.exists(path):
+                break
+            time.sleep(0.05)
+        time.sleep(settle)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.connect(path)
+        s.recv(16384)  # the greeting
+        s.send(b"/crossings/stats")
+        reply = json.loads(s.recv(65536).decode()).get("/crossings/stats", {})
+        s.close()
+        return reply
+    except OSError as e:
+        return {"error": str(e)}
+
+
 def test_telemetry():
     """/crossings/stats over the DPDK telemetry socket, while running."""
-    import json as json_
-    import socket
     import subprocess
-    import time
     from ingest_lib import ingest_command
     cap = Capture()
     d = docs(3, random.Random(11))
@@ -594,22 +614,8 @@ def test_telemetry():
                                            ["--no-redis", "--idle-exit", "4",
                                             "--record-core-cycles"]),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    reply = {}
     try:
-        path = "/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix
-        for _ in range(100):
-            if os.path.exists(path):
-                break
-            time.sleep(0.05)
-        time.sleep(1)
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        s.connect(path)
-        s.recv(16384)  # the greeting
-        s.send(b"/crossings/stats")
-        reply = json_.loads(s.recv(65536).decode()).get("/crossings/stats", {})
-        s.close()
-    except OSError as e:
-        reply = {"error": str(e)}
+        reply = telemetry_stats(prefix, settle=1)
     finally:
         proc.wait(timeout=30)
     tap("telemetry /crossings/stats: the counters, live",
@@ -716,11 +722,11 @@ def test_reload():
     added = ("[checkpoint lane-7]\nid = 77\n\n[scanner lane-7-in]\naddress = 10.99.0.0/16\n"
              "checkpoint = lane-7\ndirection = entry\n\n")
     config = write_config(CONFIG, "reload.ini")
-    ns_name = "crossings-reload-%d" % os.getpid()
-    with Netns(ns_name) as ns:
+    prefix = "crossings-reload-%d" % os.getpid()
+    with Netns(prefix) as ns:
         proc = subprocess.Popen(ns.exec(ingest_command(
-            INGEST, "net_af_packet0,iface=%s" % ns.a, "crossings-reload-%d" % os.getpid(),
-            config, ["--no-redis"])), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            INGEST, "net_af_packet0,iface=%s" % ns.a, prefix, config, ["--no-redis"])),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             time.sleep(2)
             # Each phase's traffic, then the file rewritten and SIGUSR2:
@@ -738,6 +744,7 @@ def test_reload():
                 write_config(then, "reload.ini")
                 proc.send_signal(signal.SIGUSR2)
                 time.sleep(0.5)
+            reply = telemetry_stats(prefix)
             proc.send_signal(signal.SIGTERM)
             out, err = proc.communicate(timeout=30)
         except BaseException:
@@ -756,6 +763,8 @@ def test_reload():
         len(refused) == 2 and
         "[dedup] window_s: changed, which needs a restart" in refused[0] and
         "reload.ini:3:" in refused[1], err[-800:])
+    tap("reloads taken and refused, counted in telemetry",
+        reply.get("reloads") == 1 and reply.get("reloads_refused") == 2, reply)
 
 
 def test_reload_while_starting():
