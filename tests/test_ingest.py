@@ -627,6 +627,17 @@ def test_telemetry():
         reply.get("tsc_hz", 0) > 0, reply)
 
 
+def lars_exits(n, seed):
+    """n raw records from the exit scanner of Verkhny Lars, a
+    millisecond apart, and their counts."""
+    rng = random.Random(seed)
+    cap, model = Capture(), Model()
+    for i, d in enumerate(docs(n, rng)):
+        cap.add(T0 + i, udp_frame("10.17.0.21", "10.0.0.1", d.text().encode()))
+        model.record("verkhny-lars", "exit", T0 + i, d)
+    return cap, model
+
+
 def test_signals():
     """SIGTERM, SIGINT and SIGHUP: stop, drain, final stats, the counts,
     exit 0; a SIGHUP ignored at start (nohup) stays ignored."""
@@ -634,11 +645,7 @@ def test_signals():
     import subprocess
     import time
     from ingest_lib import ingest_command
-    rng = random.Random(12)
-    cap, model = Capture(), Model()
-    for i, d in enumerate(docs(20, rng)):
-        cap.add(T0 + i, udp_frame("10.17.0.21", "10.0.0.1", d.text().encode()))
-        model.record("verkhny-lars", "exit", T0 + i, d)
+    cap, model = lars_exits(20, 12)
     pcap = capture_file(cap, "signals.pcap")
 
     def run(signals, name, preexec_fn=None):
@@ -774,11 +781,7 @@ def test_reload_while_starting():
     import signal
     import subprocess
     from ingest_lib import ingest_command
-    rng = random.Random(14)
-    cap, model = Capture(), Model()
-    for i, d in enumerate(docs(10, rng)):
-        cap.add(T0 + i, udp_frame("10.17.0.21", "10.0.0.1", d.text().encode()))
-        model.record("verkhny-lars", "exit", T0 + i, d)
+    cap, model = lars_exits(10, 14)
     config = write_config(CONFIG, "starting.ini")
     proc = subprocess.Popen(ingest_command(
         INGEST, "net_pcap0,rx_pcap=" + capture_file(cap, "starting.pcap"),
