@@ -371,6 +371,13 @@ seconds_since(uint64_t tsc)
  * the node goes on as it was.
  */
 static void
+refuse_reload(struct ingest *ing, const char *why)
+{
+	INGEST_LOG(ERR, "reload refused, the configuration in use stays: %s", why);
+	__atomic_fetch_add(&ing->reloads_refused, 1, __ATOMIC_RELAXED);
+}
+
+static void
 reload(struct ingest *ing, const struct options *o, struct output *out)
 {
 	struct registry *reg, *old;
@@ -390,16 +397,17 @@ reload(struct ingest *ing, const struct options *o, struct output *out)
 		apply_redis_option(&next, o->redis);
 	if (rc == 0)
 		rc = conf_reload(&ing->conf, &next, err, sizeof(err));
-	reg = rc == 0 ? registry_create(&next, rte_socket_id()) : NULL;
-	if (rc == 0 && reg == NULL)
-		snprintf(err, sizeof(err), "scanner registry: %s",
-			 rte_strerror(rte_errno));
-	else if (rc == -ENOMEM)
-		snprintf(err, sizeof(err), "out of memory");
+	if (rc != 0) {
+		refuse_reload(ing, rc == -ENOMEM ? "out of memory" : err);
+		conf_free(&next);
+		return;
+	}
+	reg = registry_create(&next, rte_socket_id());
 	if (reg == NULL || output_name_checkpoints(out, &next) != 0) {
-		INGEST_LOG(ERR, "reload refused, the configuration in use stays: %s",
-			   reg == NULL ? err : "out of memory");
-		__atomic_fetch_add(&ing->reloads_refused, 1, __ATOMIC_RELAXED);
+		if (reg == NULL)
+			snprintf(err, sizeof(err), "scanner registry: %s",
+				 rte_strerror(rte_errno));
+		refuse_reload(ing, reg == NULL ? err : "out of memory");
 		registry_free(reg);
 		conf_free(&next);
 		return;
