@@ -162,9 +162,9 @@ ingest_wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The worker that owns a key: keys are keyed hashes, so their high
- * bits spread owners evenly (scaled by a multiply, which a division per
- * record would cost ten times). */
+/* The worker that owns a key or a document's hash: both are keyed
+ * hashes, so their high bits spread owners evenly (scaled by a
+ * multiply, which a division per record would cost ten times). */
 static inline unsigned int
 ingest_owner_of(const struct ingest *ing, uint64_t key)
 {

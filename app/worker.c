@@ -263,7 +263,7 @@ parsed_record(struct worker *w, const struct mrz_fields *f, uint32_t err,
 {
 	const struct ingest *ing = w->ing;
 	uint64_t bucket = agg_bucket(checkpoint, direction, agg_hour_of(time_ms));
-	uint64_t doc_key;
+	uint64_t doc_key, document_hash;
 
 	if (err != 0) {
 		/* A raw record has no key: nothing to deduplicate. */
@@ -274,9 +274,11 @@ parsed_record(struct worker *w, const struct mrz_fields *f, uint32_t err,
 	}
 	doc_key = dedup_document_key(&ing->secret, f,
 			ing->conf.scope == CONF_SCOPE_DIRECTION ? UINT64_MAX : checkpoint,
-			direction);
-	send_record(w, ingest_owner_of(ing, doc_key), doc_key, frame_key, bucket,
-		    time_ms, f, 0);
+			direction, &document_hash);
+	/* Owned by document, not by key: a retransmission after a reload
+	 * that moved its scanner is checked where its frame was seen. */
+	send_record(w, ingest_owner_of(ing, document_hash), doc_key, frame_key,
+		    bucket, time_ms, f, 0);
 }
 
 /* Parses a record and sends it on. frame_key is 0 for raw text. */

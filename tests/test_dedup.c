@@ -4,6 +4,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +58,25 @@ document(const char *number, const char *nationality, const char *birth)
 	return f;
 }
 
+static uint64_t
+key_of(const struct dedup_secret *s, const struct mrz_fields *doc,
+       uint64_t checkpoint, uint8_t direction)
+{
+	uint64_t document_hash;
+
+	return dedup_document_key(s, doc, checkpoint, direction, &document_hash);
+}
+
+static uint64_t
+document_hash_of(const struct dedup_secret *s, const struct mrz_fields *doc,
+		 uint64_t checkpoint, uint8_t direction)
+{
+	uint64_t document_hash;
+
+	dedup_document_key(s, doc, checkpoint, direction, &document_hash);
+	return document_hash;
+}
+
 START_TEST(document_keys)
 {
 	struct dedup_secret s1, s2;
@@ -66,43 +86,90 @@ START_TEST(document_keys)
 
 	ck_assert_int_eq(dedup_secret_draw(&s1), 0);
 	ck_assert_int_eq(dedup_secret_draw(&s2), 0);
-	ka = dedup_document_key(&s1, &a, 17, 2);
+	ka = key_of(&s1, &a, 17, 2);
 	/* Fields that are not part of the identity do not matter. */
 	b.sex = 'F';
 	strcpy(b.expiry_date, "300101");
-	ck_assert_uint_eq(dedup_document_key(&s1, &b, 17, 2), ka);
+	ck_assert_uint_eq(key_of(&s1, &b, 17, 2), ka);
 	/* Every part of the identity and of the scope does. */
-	ck_assert_uint_ne(dedup_document_key(&s2, &a, 17, 2), ka);
-	ck_assert_uint_ne(dedup_document_key(&s1, &a, 18, 2), ka);
-	ck_assert_uint_ne(dedup_document_key(&s1, &a, 17, 1), ka);
+	ck_assert_uint_ne(key_of(&s2, &a, 17, 2), ka);
+	ck_assert_uint_ne(key_of(&s1, &a, 18, 2), ka);
+	ck_assert_uint_ne(key_of(&s1, &a, 17, 1), ka);
 	/* Checkpoint ids the configuration does not name (bit 32 set), and
 	 * any checkpoint at all (scope = direction), are scopes of their
 	 * own. */
-	ck_assert_uint_ne(dedup_document_key(&s1, &a, UINT64_C(1) << 32 | 17, 2), ka);
-	ck_assert_uint_ne(dedup_document_key(&s1, &a, UINT64_MAX, 2),
-			  dedup_document_key(&s1, &a, UINT64_C(0x1ffffffff), 2));
+	ck_assert_uint_ne(key_of(&s1, &a, UINT64_C(1) << 32 | 17, 2), ka);
+	ck_assert_uint_ne(key_of(&s1, &a, UINT64_MAX, 2),
+			  key_of(&s1, &a, UINT64_C(0x1ffffffff), 2));
 	b = document("752123457", "RUS", "950615");
-	ck_assert_uint_ne(dedup_document_key(&s1, &b, 17, 2), ka);
+	ck_assert_uint_ne(key_of(&s1, &b, 17, 2), ka);
 	b = document("752123456", "KAZ", "950615");
-	ck_assert_uint_ne(dedup_document_key(&s1, &b, 17, 2), ka);
+	ck_assert_uint_ne(key_of(&s1, &b, 17, 2), ka);
 	b = document("752123456", "RUS", "950616");
-	ck_assert_uint_ne(dedup_document_key(&s1, &b, 17, 2), ka);
+	ck_assert_uint_ne(key_of(&s1, &b, 17, 2), ka);
 	b = a;
 	memcpy(b.issuing_state, "D\0\0", 4);
-	ck_assert_uint_ne(dedup_document_key(&s1, &b, 17, 2), ka);
+	ck_assert_uint_ne(key_of(&s1, &b, 17, 2), ka);
 	/* Number boundaries are part of the key. */
 	b = document("75212345", "RUS", "950615");
-	ck_assert_uint_ne(dedup_document_key(&s1, &b, 17, 2), ka);
+	ck_assert_uint_ne(key_of(&s1, &b, 17, 2), ka);
 	/* Long numbers (TD1/TD2 overflow) are hashed whole. */
 	a = document("D23145890123456", "BEL", "950615");
 	b = document("D23145890123457", "BEL", "950615");
-	ka = dedup_document_key(&s1, &a, 17, 2);
-	ck_assert_uint_ne(dedup_document_key(&s1, &b, 17, 2), ka);
+	ka = key_of(&s1, &a, 17, 2);
+	ck_assert_uint_ne(key_of(&s1, &b, 17, 2), ka);
 	b = document("D23145890123456", "BEL", "950615");
-	ck_assert_uint_eq(dedup_document_key(&s1, &b, 17, 2), ka);
+	ck_assert_uint_eq(key_of(&s1, &b, 17, 2), ka);
+	/* The direction is part of the scope whatever the checkpoint. */
+	ck_assert_uint_ne(key_of(&s1, &a, UINT64_MAX, 2), key_of(&s1, &a, UINT64_MAX, 1));
 	ck_assert_uint_ne(dedup_frame_key(&s1, 17, 1, 5), dedup_frame_key(&s1, 17, 1, 6));
 	ck_assert_uint_ne(dedup_frame_key(&s1, 17, 1, 5), dedup_frame_key(&s1, 17, 2, 5));
 	ck_assert_uint_eq(dedup_frame_key(&s1, 17, 1, 5), dedup_frame_key(&s1, 17, 1, 5));
+}
+END_TEST
+
+/* The hash that picks a document's owner: the document's alone, the
+ * same in every scope, and its high bits (which pick the owner) spread
+ * evenly even over consecutive numbers. */
+START_TEST(document_hashes)
+{
+	enum { DOCS = 30000 };
+	struct dedup_secret s1, s2;
+	struct mrz_fields a = document("752123456", "RUS", "950615");
+	struct mrz_fields b = document("D23145890123456", "BEL", "950615");
+	uint64_t ha;
+	unsigned int owners[4][4] = { { 0 } };
+
+	ck_assert_int_eq(dedup_secret_draw(&s1), 0);
+	ck_assert_int_eq(dedup_secret_draw(&s2), 0);
+	ha = document_hash_of(&s1, &a, 17, 2);
+	ck_assert_uint_eq(document_hash_of(&s1, &a, 18, 1), ha);
+	ck_assert_uint_eq(document_hash_of(&s1, &a, UINT64_C(1) << 32 | 77, 2), ha);
+	ck_assert_uint_eq(document_hash_of(&s1, &a, UINT64_MAX, 0), ha);
+	ck_assert_uint_ne(document_hash_of(&s2, &a, 17, 2), ha);
+	ck_assert_uint_ne(document_hash_of(&s1, &b, 17, 2), ha);
+	ck_assert_uint_eq(document_hash_of(&s1, &b, 17, 2),
+			  document_hash_of(&s1, &b, 3, 1));
+	/* The key is not the document's hash: scopes stay apart. */
+	ck_assert_uint_ne(key_of(&s1, &a, 17, 2), ha);
+
+	for (unsigned int i = 0; i < DOCS; i++) {
+		char number[16];
+		uint64_t high;
+
+		snprintf(number, sizeof(number), "75%07u", 2100000 + i);
+		a = document(number, "RUS", "950615");
+		high = document_hash_of(&s1, &a, 17, 2) >> 32;
+		for (unsigned int n = 2; n <= 4; n++)
+			owners[n - 1][(high * n) >> 32]++;
+	}
+	/* Within 3% of an even share: a binomial's deviation here is
+	 * under 0.6%. */
+	for (unsigned int n = 2; n <= 4; n++)
+		for (unsigned int o = 0; o < n; o++)
+			ck_assert_msg(abs((int)(owners[n - 1][o] * n) - DOCS) < DOCS * 3 / 100,
+				      "%u of %u documents to owner %u of %u",
+				      owners[n - 1][o], DOCS, o, n);
 }
 END_TEST
 
@@ -244,6 +311,7 @@ main(void)
 	eal_init_for_test("test_dedup");
 	tcase_add_test(tc, siphash_reference_vectors);
 	tcase_add_test(tc, document_keys);
+	tcase_add_test(tc, document_hashes);
 	tcase_add_test(tc, window);
 	tcase_add_test(tc, capacity_and_eviction);
 	tcase_add_test(tc, recounted_keys_move_to_the_tail);

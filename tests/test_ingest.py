@@ -774,6 +774,72 @@ def test_reload():
         reply.get("reloads") == 1 and reply.get("reloads_refused") == 2, reply)
 
 
+def test_reload_moves_scanner():
+    """Two workers: a reload moves a scanner to another checkpoint and
+    direction; retransmissions of its frames from before the reload are
+    still retransmissions, not records of the new place."""
+    import shutil
+    import signal
+    import subprocess
+    import time
+    from ingest_lib import Netns, ingest_command
+    if os.geteuid() != 0 or not shutil.which("tcpreplay"):
+        tap("# SKIP reload moving a scanner: needs root and tcpreplay", True)
+        return
+    rng = random.Random(15)
+    before, after = docs(40, rng), docs(10, rng)
+    model = Model()
+
+    def phase(name, records):
+        """records: (sequence, doc, checkpoint, direction as counted);
+        framed with checkpoint and direction 0 (the registry's)."""
+        cap = Capture()
+        for n, d, cp, counted in records:
+            t = T0 + n
+            cap.add(t, udp_frame("10.17.0.21", "10.0.0.1", framed(d.text(), 0, 0, 5, n, t)))
+            model.record(cp, counted, t, d, (0, 5, n))
+        return capture_file(cap, "moved-%s.pcap" % name)
+
+    p1 = phase("1", [(n, d, "verkhny-lars", "exit") for n, d in enumerate(before, 1)])
+    # The same frames again, after the move; then new ones, counted
+    # where the scanner is now.
+    p2 = phase("2", [(n, d, "verkhny-lars", "exit") for n, d in enumerate(before, 1)] +
+               [(n, d, "kazakh-1", "entry") for n, d in enumerate(after, 100)])
+    moved = CONFIG.replace("address = 10.17.0.21\ncheckpoint = verkhny-lars\n"
+                           "direction = exit", "address = 10.17.0.21\n"
+                           "checkpoint = kazakh-1\ndirection = entry")
+    assert moved != CONFIG
+    config = write_config(CONFIG, "moved.ini")
+    prefix = "crossings-moved-%d" % os.getpid()
+    with Netns(prefix) as ns:
+        proc = subprocess.Popen(ns.exec(ingest_command(
+            INGEST, "net_af_packet0,iface=%s,qpairs=2" % ns.a, prefix, config,
+            ["--no-redis"], workers=2)), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            time.sleep(2)
+            for pcap, then in ((p1, moved), (p2, None)):
+                subprocess.run(ns.exec(["tcpreplay", "-q", "-i", ns.b, "--pps", "2000",
+                                        pcap]), stdout=subprocess.DEVNULL, check=True)
+                time.sleep(0.5)
+                if then:
+                    write_config(then, "moved.ini")
+                    proc.send_signal(signal.SIGUSR2)
+                    time.sleep(0.5)
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=30)
+        except BaseException:
+            proc.kill()
+            raise
+    err = err.decode()
+    counts = json.loads(out) if proc.returncode == 0 and out.strip() else None
+    tap("reload moving a scanner, two workers: its earlier frames sent again "
+        "are retransmissions; new ones counted where it is now; exit 0",
+        counts == model.json() and model.records["retransmission"] == len(before) and
+        "reload: %s:" % config in err and
+        "retransmission %d " % len(before) in err,
+        "exit %d %s\n%s" % (proc.returncode, diff(model.json(), counts), err[-800:]))
+
+
 def test_reload_while_starting():
     """A reload asked for while the node starts (systemd runs the
     unit's ExecReload as soon as the process exists) does not end it: it
@@ -952,6 +1018,7 @@ def main():
     test_telemetry()
     test_signals()
     test_reload()
+    test_reload_moves_scanner()
     test_reload_while_starting()
     test_no_file_keeps_personal_data()
     test_record_core_cycles()

@@ -125,41 +125,44 @@ load_le32(const void *p)
  * SipHash-1-3 over message words and a last block of up to 7 bytes, for
  * keys laid out in registers: bytes stored one field at a time and read
  * back as words would stall the loads (no store forwarding across
- * several stores).
+ * several stores). *words_hash receives a hash of the words alone: the
+ * state after them, folded and multiplied so that a difference in any
+ * of its bits reaches the high ones.
  */
 static inline __attribute__((always_inline)) uint64_t
 siphash13_words(const struct dedup_secret *secret, const uint64_t *w,
-		size_t n, uint64_t tail)
+		size_t n, uint64_t tail, uint64_t *words_hash)
 {
 	struct sip s = sip_start(secret);
 
 	for (size_t i = 0; i < n; i++)
 		sip_word(&s, w[i]);
+	*words_hash = (s.v0 ^ s.v1 ^ s.v2 ^ s.v3) * UINT64_C(0x9e3779b97f4a7c15);
 	return sip_finish(&s, tail | (uint64_t)(8 * n + 7) << 56);
 }
 
-/* The checkpoint's low seven bytes: every value callers pass (an index,
- * AGG_CHECKPOINT_UNNAMED | id, or UINT64_MAX for any checkpoint) stays
- * distinct, and it fills the message's last block, whose eighth byte is
- * the length. A message of whole words would need a block of the length
- * alone: a SipHash round more. */
-#define CHECKPOINT_BYTES UINT64_C(0x00ffffffffffffff)
+/* The scope, in the message's last block (whose eighth byte is the
+ * length): the checkpoint's low six bytes, which keep every value
+ * callers pass apart (an index, AGG_CHECKPOINT_UNNAMED | id, or
+ * UINT64_MAX for any checkpoint), and the direction. A message of whole
+ * words would need a block of the length alone: a SipHash round more. */
+#define CHECKPOINT_BYTES UINT64_C(0x0000ffffffffffff)
 
 uint64_t
 dedup_document_key(const struct dedup_secret *secret,
 		   const struct mrz_fields *doc, uint64_t checkpoint,
-		   uint8_t direction)
+		   uint8_t direction, uint64_t *document_hash)
 {
 	/*
 	 * Fixed places and the number's length, so distinct documents
 	 * never make the same words. The fields are NUL-padded (mrz.h):
-	 * fixed-size loads need no length, and byte 3 of the State and
-	 * nationality arrays is always 0, free for direction and length.
+	 * fixed-size loads need no length. The document comes first, so
+	 * that the state after it is a hash of the document alone.
 	 */
 	const char *number = doc->document_number;
+	uint64_t scope = (checkpoint & CHECKPOINT_BYTES) | (uint64_t)direction << 48;
 	uint64_t w[5] = {
 		load_le32(doc->issuing_state) | load_le32(doc->nationality) << 32 |
-			(uint64_t)direction << 24 |
 			(uint64_t)doc->document_number_len << 56,
 		load_le32(doc->birth_date) | load_le16(doc->birth_date + 4) << 32 |
 			load_le16(number + 8) << 48,
@@ -169,10 +172,10 @@ dedup_document_key(const struct dedup_secret *secret,
 	/* Numbers of up to 10 characters, all but long TD1/TD2 ones, fit
 	 * in three words. */
 	if (doc->document_number_len <= 10)
-		return siphash13_words(secret, w, 3, checkpoint & CHECKPOINT_BYTES);
+		return siphash13_words(secret, w, 3, scope, document_hash);
 	w[3] = load_le64((const uint8_t *)number + 10);
 	w[4] = load_le32(number + 18) | load_le8(number + 22) << 32;
-	return siphash13_words(secret, w, 5, checkpoint & CHECKPOINT_BYTES);
+	return siphash13_words(secret, w, 5, scope, document_hash);
 }
 
 uint64_t

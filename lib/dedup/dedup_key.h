@@ -41,11 +41,17 @@ uint64_t dedup_siphash(const struct dedup_secret *secret, const void *data,
  * Key of a document within a scope: issuing state, document number,
  * nationality and birth date, plus the scope's context (checkpoint and
  * direction, or direction alone, as the caller passes them): a
- * checkpoint below 2^55, or UINT64_MAX for any checkpoint.
+ * checkpoint below 2^33, or UINT64_MAX for any checkpoint.
+ *
+ * document_hash receives a keyed hash of the document alone, the same
+ * at every checkpoint and direction, its high bits spread evenly: a
+ * node picks the lcore that owns a document by it, so that where a
+ * scanner counts (which a reload may change) never moves a document's
+ * records away from the tables that saw them before.
  */
 uint64_t dedup_document_key(const struct dedup_secret *secret,
 			    const struct mrz_fields *doc, uint64_t checkpoint,
-			    uint8_t direction);
+			    uint8_t direction, uint64_t *document_hash);
 
 /** Key of a framed record: (checkpoint, scanner, sequence) as sent. */
 uint64_t dedup_frame_key(const struct dedup_secret *secret,
