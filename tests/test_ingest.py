@@ -683,15 +683,49 @@ def test_signals():
         "SIGTERM: stopping" in err, "exit %s %s" % (rc, err[-600:]))
 
 
+def replay_with_reloads(name, config, phases, workers=1):
+    """Runs crossings-ingest --no-redis on af_packet (a queue a worker)
+    in a network namespace of its own. For each (pcap, then) of phases:
+    replays pcap with tcpreplay, then, if then is a configuration text,
+    writes it over the file config (by write_config(), so a reload reads
+    it) and sends SIGUSR2. Returns the exit status, the counts (None
+    without them), standard error, and /crossings/stats as it stood
+    before SIGTERM."""
+    import signal
+    import subprocess
+    import time
+    from ingest_lib import Netns, ingest_command
+    prefix = "crossings-%s-%d" % (name, os.getpid())
+    with Netns(prefix) as ns:
+        proc = subprocess.Popen(ns.exec(ingest_command(
+            INGEST, "net_af_packet0,iface=%s,qpairs=%d" % (ns.a, workers), prefix,
+            config, ["--no-redis"], workers=workers)),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            time.sleep(2)
+            for pcap, then in phases:
+                subprocess.run(ns.exec(["tcpreplay", "-q", "-i", ns.b, "--pps", "2000",
+                                        pcap]), stdout=subprocess.DEVNULL, check=True)
+                time.sleep(0.5)
+                if then is not None:
+                    write_config(then, os.path.basename(config))
+                    proc.send_signal(signal.SIGUSR2)
+                    time.sleep(0.5)
+            reply = telemetry_stats(prefix)
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=30)
+        except BaseException:
+            proc.kill()
+            raise
+    counts = json.loads(out) if proc.returncode == 0 and out.strip() else None
+    return proc.returncode, counts, err.decode(), reply
+
+
 def test_reload():
     """SIGUSR2 puts a new scanner and checkpoint in place while the node
     runs, keeping its deduplication windows; a change that needs a
     restart is refused, naming it, and the node goes on as it was."""
     import shutil
-    import signal
-    import subprocess
-    import time
-    from ingest_lib import Netns, ingest_command
     if os.geteuid() != 0 or not shutil.which("tcpreplay"):
         tap("# SKIP reload: needs root and tcpreplay", True)
         return
@@ -729,41 +763,19 @@ def test_reload():
     added = ("[checkpoint lane-7]\nid = 77\n\n[scanner lane-7-in]\naddress = 10.99.0.0/16\n"
              "checkpoint = lane-7\ndirection = entry\n\n")
     config = write_config(CONFIG, "reload.ini")
-    prefix = "crossings-reload-%d" % os.getpid()
-    with Netns(prefix) as ns:
-        proc = subprocess.Popen(ns.exec(ingest_command(
-            INGEST, "net_af_packet0,iface=%s" % ns.a, prefix, config, ["--no-redis"])),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            time.sleep(2)
-            # Each phase's traffic, then the file rewritten and SIGUSR2:
-            # the scanner and checkpoint added; a window changed too
-            # (refused); a file that does not parse (refused).
-            for pcap, then in ((p1, CONFIG.replace("[checkpoint verkhny-lars]",
-                                                   added + "[checkpoint verkhny-lars]")),
-                               (p2, CONFIG.replace("window_s = 1800", "window_s = 60")
-                                .replace("[checkpoint verkhny-lars]",
-                                         added + "[checkpoint verkhny-lars]")),
-                               (p3, "[node]\nname = test-node\nthis line is no key\n")):
-                subprocess.run(ns.exec(["tcpreplay", "-q", "-i", ns.b, "--pps", "2000",
-                                        pcap]), stdout=subprocess.DEVNULL, check=True)
-                time.sleep(0.5)
-                write_config(then, "reload.ini")
-                proc.send_signal(signal.SIGUSR2)
-                time.sleep(0.5)
-            reply = telemetry_stats(prefix)
-            proc.send_signal(signal.SIGTERM)
-            out, err = proc.communicate(timeout=30)
-        except BaseException:
-            proc.kill()
-            raise
-    err = err.decode()
-    counts = json.loads(out) if proc.returncode == 0 and out.strip() else None
+    # Each phase's traffic, then the file rewritten and SIGUSR2: the
+    # scanner and checkpoint added; a window changed too (refused); a
+    # file that does not parse (refused).
+    status, counts, err, reply = replay_with_reloads("reload", config, (
+        (p1, CONFIG.replace("[checkpoint verkhny-lars]", added + "[checkpoint verkhny-lars]")),
+        (p2, CONFIG.replace("window_s = 1800", "window_s = 60")
+         .replace("[checkpoint verkhny-lars]", added + "[checkpoint verkhny-lars]")),
+        (p3, "[node]\nname = test-node\nthis line is no key\n")))
     tap("reload (SIGUSR2): a new scanner and checkpoint counted from then on, "
         "re-scans from before still re-scans; exit 0",
         counts == model.json() and model.records["dup"] == len(known) and
         "reload: %s: 4 checkpoints, 5 scanners" % config in err,
-        "exit %d %s\n%s" % (proc.returncode, diff(model.json(), counts), err[-800:]))
+        "exit %d %s\n%s" % (status, diff(model.json(), counts), err[-800:]))
     refused = [l for l in err.splitlines() if "reload refused" in l]
     tap("reload refused: one line naming the key that needs a restart, or the "
         "file's error; the configuration in use stays",
@@ -779,10 +791,6 @@ def test_reload_moves_scanner():
     direction; retransmissions of its frames from before the reload are
     still retransmissions, not records of the new place."""
     import shutil
-    import signal
-    import subprocess
-    import time
-    from ingest_lib import Netns, ingest_command
     if os.geteuid() != 0 or not shutil.which("tcpreplay"):
         tap("# SKIP reload moving a scanner: needs root and tcpreplay", True)
         return
@@ -810,34 +818,14 @@ def test_reload_moves_scanner():
                            "checkpoint = kazakh-1\ndirection = entry")
     assert moved != CONFIG
     config = write_config(CONFIG, "moved.ini")
-    prefix = "crossings-moved-%d" % os.getpid()
-    with Netns(prefix) as ns:
-        proc = subprocess.Popen(ns.exec(ingest_command(
-            INGEST, "net_af_packet0,iface=%s,qpairs=2" % ns.a, prefix, config,
-            ["--no-redis"], workers=2)), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            time.sleep(2)
-            for pcap, then in ((p1, moved), (p2, None)):
-                subprocess.run(ns.exec(["tcpreplay", "-q", "-i", ns.b, "--pps", "2000",
-                                        pcap]), stdout=subprocess.DEVNULL, check=True)
-                time.sleep(0.5)
-                if then:
-                    write_config(then, "moved.ini")
-                    proc.send_signal(signal.SIGUSR2)
-                    time.sleep(0.5)
-            proc.send_signal(signal.SIGTERM)
-            out, err = proc.communicate(timeout=30)
-        except BaseException:
-            proc.kill()
-            raise
-    err = err.decode()
-    counts = json.loads(out) if proc.returncode == 0 and out.strip() else None
+    status, counts, err, _ = replay_with_reloads("moved", config,
+                                                 ((p1, moved), (p2, None)), workers=2)
     tap("reload moving a scanner, two workers: its earlier frames sent again "
         "are retransmissions; new ones counted where it is now; exit 0",
         counts == model.json() and model.records["retransmission"] == len(before) and
         "reload: %s:" % config in err and
         "retransmission %d " % len(before) in err,
-        "exit %d %s\n%s" % (proc.returncode, diff(model.json(), counts), err[-800:]))
+        "exit %d %s\n%s" % (status, diff(model.json(), counts), err[-800:]))
 
 
 def test_reload_while_starting():
