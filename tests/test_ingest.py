@@ -561,18 +561,65 @@ def test_check_config():
         "exit %d %r" % (p.returncode, err))
 
 
-def test_example_config():
-    """config/crossings.ini loads, and its scanners count raw records."""
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config")
+
+
+def example_traffic():
+    """Raw records from a scanner of config/crossings.ini: the capture
+    and their counts."""
     rng = random.Random(10)
     cap, model = Capture(), Model()
-    example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
-                           "config", "crossings.ini")
     for i, d in enumerate(docs(5, rng)):
         cap.add(T0 + i, udp_frame("10.17.1.7", "10.0.0.1", d.text().encode()))
         model.record("verkhny-lars", "entry", T0 + i, d)
-    res = run_ingest(INGEST, [capture_file(cap, "example.pcap")], example,
+    return capture_file(cap, "example.pcap"), model
+
+
+def test_example_config():
+    """config/crossings.ini loads, and its scanners count raw records."""
+    pcap, model = example_traffic()
+    res = run_ingest(INGEST, [pcap], os.path.join(EXAMPLES, "crossings.ini"),
                      memory_mb=1024)
     check_counts("the example configuration config/crossings.ini", res, model)
+
+
+def test_example_unit():
+    """config/crossings-ingest.service: systemd takes every line of it,
+    and the command it starts runs, with this machine's EAL arguments
+    in place of the unit's NIC."""
+    import shlex
+    import shutil
+    import subprocess
+    from ingest_lib import Result, ingest_command
+    text = open(os.path.join(EXAMPLES, "crossings-ingest.service")).read()
+    if not shutil.which("systemd-analyze"):
+        tap("# SKIP example unit: no systemd-analyze", True)
+        return
+    # verify checks that ExecStart's program exists: the one built.
+    unit = write_config(text.replace("/usr/local/bin/crossings-ingest", INGEST),
+                        "crossings-ingest.service")
+    p = subprocess.run(["systemd-analyze", "verify", "--man=no", unit],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    said = [l for l in p.stderr.decode().splitlines() if "crossings-ingest.service" in l]
+    tap("the example systemd unit: systemd-analyze verify has nothing to say of it",
+        p.returncode == 0 and said == [], "exit %d %s" % (p.returncode, said))
+
+    # ExecStart as systemd makes it: Environment= holds shell-quoted
+    # assignments, and $NAME becomes the value's words (systemd.service(5)).
+    settings = dict(re.findall(r"^(\w+)=(.*)$", text, re.M))
+    env = dict(w.split("=", 1) for w in shlex.split(settings["Environment"]) if "=" in w)
+    argv = [x for w in shlex.split(settings["ExecStart"])
+            for x in (env.get(w[1:], "").split() if w.startswith("$") else [w])]
+    options = argv[argv.index("--") + 1:]
+    options[options.index("/etc/crossings/crossings.ini")] = os.path.join(EXAMPLES,
+                                                                         "crossings.ini")
+    pcap, model = example_traffic()
+    eal = ingest_command(INGEST, "net_pcap0,rx_pcap=" + pcap,
+                         "crossings-unit-%d" % os.getpid(), memory_mb=1024)
+    res = Result(subprocess.run(eal[:eal.index("--") + 1] + options +
+                                ["--no-redis", "--idle-exit", "1"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60))
+    check_counts("the example unit's command line (its options after --)", res, model)
 
 
 def telemetry_stats(prefix, settle=0):
@@ -1003,6 +1050,7 @@ def main():
     test_defaults()
     test_check_config()
     test_example_config()
+    test_example_unit()
     test_telemetry()
     test_signals()
     test_reload()

@@ -7,7 +7,7 @@
 # exits non-zero when any failed.
 set -u
 cd "$(dirname "$0")/.."
-tools/install-deps.sh tcpreplay clang libclang-rt-14-dev || exit 2
+tools/install-deps.sh tcpreplay clang libclang-rt-14-dev systemd || exit 2
 tools/build.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 status=0
