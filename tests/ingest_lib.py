@@ -312,19 +312,26 @@ _runs = 0
 
 
 def run_ingest(binary, captures, config=None, extra=(), workers=1, timeout=60,
-               memory_mb=512):
-    """Runs crossings-ingest on the pcap vdev, one RX queue per capture."""
+               memory_mb=512, port_per_capture=False):
+    """Runs crossings-ingest on the pcap vdev, one RX queue per capture;
+    or, with port_per_capture, one port (a vdev) per capture, as a
+    server with several NICs has."""
     global _runs
     _runs += 1
-    vdev = "net_pcap0," + ",".join("rx_pcap=" + c for c in captures)
+    if port_per_capture:
+        vdevs = ["net_pcap%d,rx_pcap=%s" % (i, c) for i, c in enumerate(captures)]
+    else:
+        vdevs = ["net_pcap0," + ",".join("rx_pcap=" + c for c in captures)]
     # More lcores than CPUs share the last CPU: slow, but it is the
     # ownership across workers that is tested here, not speed.
     cpus = os.cpu_count() or 1
     cores = ",".join("%d@%d" % (i, min(i, cpus - 1)) for i in range(workers + 1))
     cmd = [binary, "--no-pci", "--no-huge", "-m", str(memory_mb), "--lcores", cores,
            "--file-prefix", "crossings-test-%d-%d" % (os.getpid(), _runs),
-           "--log-level", "lib.eal:warning", "--vdev", vdev, "--",
-           "--no-redis", "--idle-exit", "1", "--stats-interval", "0"]
+           "--log-level", "lib.eal:warning"]
+    for vdev in vdevs:
+        cmd += ["--vdev", vdev]
+    cmd += ["--", "--no-redis", "--idle-exit", "1", "--stats-interval", "0"]
     if config:
         cmd += ["--config", config]
     cmd += list(extra)

@@ -360,8 +360,9 @@ def test_jumbo():
                  {"total": len(cap.frames), "delivered": len(cap.frames)})
 
 
-def test_two_queues(workers):
-    """The same documents on two RX queues count once."""
+def test_two_queues(workers, port_per_capture=False):
+    """The same documents on two RX queues count once, whether the
+    queues are of one port or of two."""
     rng = random.Random(5)
     caps = [Capture(), Capture()]
     model = Model()
@@ -376,9 +377,11 @@ def test_two_queues(workers):
         model.record("verkhny-lars", "exit", t, d, (17, 1, i + 1))
         model.record("verkhny-lars", "exit", t, d)
     files = [capture_file(caps[0], "q0.pcap"), capture_file(caps[1], "q1.pcap")]
-    res = run_ingest(INGEST, files, write_config(CONFIG), workers=workers)
-    check_counts("two RX queues, %d worker(s): the same documents count once"
-                 % workers, res, model, {"total": 400})
+    res = run_ingest(INGEST, files, write_config(CONFIG), workers=workers,
+                     port_per_capture=port_per_capture)
+    check_counts("%s, %d worker(s): the same documents count once"
+                 % ("two ports" if port_per_capture else "two RX queues", workers),
+                 res, model, {"total": 400})
 
 
 def test_midnight():
@@ -1045,6 +1048,8 @@ def main():
     test_jumbo()
     test_two_queues(1)
     test_two_queues(2)
+    test_two_queues(1, port_per_capture=True)
+    test_two_queues(2, port_per_capture=True)
     test_midnight()
     test_scope_direction()
     test_defaults()
