@@ -341,6 +341,32 @@ port_setup(struct ingest *ing, uint16_t port, uint16_t queues, uint16_t rxd,
 	return 0;
 }
 
+/* Which queues each worker polls, as l3fwd says at start. A worker
+ * with none (more workers than queues) still owns its share of the
+ * documents and counts what the others send it, but receives nothing:
+ * a core spent on counting alone, which its operator should know of. */
+static void
+log_worker_queues(const struct ingest *ing, const unsigned int *lcores)
+{
+	for (unsigned int i = 0; i < ing->worker_count; i++) {
+		const struct worker *w = ing->workers[i];
+		/* ", port 65535 queue 65535" at most, each. */
+		char list[WORKER_QUEUES_MAX * 26] = "";
+		size_t len = 0;
+
+		if (w->queue_count == 0) {
+			INGEST_LOG(WARNING, "lcore %u polls no RX queue (more worker "
+				   "lcores than queues): it only counts its share of "
+				   "the documents, sent by the others", lcores[i]);
+			continue;
+		}
+		for (unsigned int q = 0; q < w->queue_count; q++)
+			len += snprintf(list + len, sizeof(list) - len, "%s port %u queue %u",
+					q ? "," : "", w->queues[q].port, w->queues[q].queue);
+		INGEST_LOG(INFO, "lcore %u polls%s", lcores[i], list);
+	}
+}
+
 /* Fills the document tables with random keys, as if a busy checkpoint
  * had been running: the benchmark measures lookups in a full table. */
 static void
@@ -746,6 +772,7 @@ main(int argc, char **argv)
 			goto usage_error;
 		}
 	}
+	log_worker_queues(&ing, worker_lcore);
 	/* Redis refusing us is a configuration error; Redis away is not. */
 	rc = output_init(&output, &ing, !opts.no_redis, err, sizeof(err));
 	if (rc != 0) {

@@ -382,6 +382,25 @@ def test_two_queues(workers, port_per_capture=False):
     check_counts("%s, %d worker(s): the same documents count once"
                  % ("two ports" if port_per_capture else "two RX queues", workers),
                  res, model, {"total": 400})
+    if workers == 2:
+        polls = sorted(re.findall(r"lcore (\d) polls (.*)", res.stderr))
+        tap("%s, 2 workers: each worker lcore says which queue it polls, one each"
+            % ("two ports" if port_per_capture else "two RX queues"),
+            polls == ([("1", "port 0 queue 0"), ("2", "port 1 queue 0")] if port_per_capture
+                      else [("1", "port 0 queue 0"), ("2", "port 0 queue 1")]), polls)
+
+
+def test_more_workers_than_queues():
+    """A worker lcore left without a queue still counts its share of
+    the documents, and the node says so at start."""
+    cap, model = lars_exits(30, 16)
+    res = run_ingest(INGEST, [capture_file(cap, "one-queue.pcap")], write_config(CONFIG),
+                     workers=2)
+    check_counts("two workers, one RX queue: every record counted", res, model)
+    tap("two workers, one RX queue: one warning names the lcore that polls nothing",
+        res.stderr.count("polls no RX queue") == 1 and
+        "lcore 2 polls no RX queue (more worker lcores than queues)" in res.stderr,
+        res.stderr[-600:])
 
 
 def test_midnight():
@@ -1050,6 +1069,7 @@ def main():
     test_two_queues(2)
     test_two_queues(1, port_per_capture=True)
     test_two_queues(2, port_per_capture=True)
+    test_more_workers_than_queues()
     test_midnight()
     test_scope_direction()
     test_defaults()
