@@ -752,6 +752,16 @@ def test_signals():
         "SIGTERM: stopping" in err, "exit %s %s" % (rc, err[-600:]))
 
 
+def can_replay(what):
+    """Whether replay_with_reloads() can run here (as root, with
+    tcpreplay); if not, the check of what is skipped, saying why."""
+    import shutil
+    if os.geteuid() == 0 and shutil.which("tcpreplay"):
+        return True
+    tap("# SKIP %s: needs root and tcpreplay" % what, True)
+    return False
+
+
 def replay_with_reloads(name, config, phases, workers=1):
     """Runs crossings-ingest --no-redis on af_packet (a queue a worker)
     in a network namespace of its own. For each (pcap, then) of phases:
@@ -794,9 +804,7 @@ def test_reload():
     """SIGUSR2 puts a new scanner and checkpoint in place while the node
     runs, keeping its deduplication windows; a change that needs a
     restart is refused, naming it, and the node goes on as it was."""
-    import shutil
-    if os.geteuid() != 0 or not shutil.which("tcpreplay"):
-        tap("# SKIP reload: needs root and tcpreplay", True)
+    if not can_replay("reload"):
         return
     rng = random.Random(13)
     known, fresh = docs(20, rng), docs(30, rng)
@@ -859,9 +867,7 @@ def test_reload_moves_scanner():
     """Two workers: a reload moves a scanner to another checkpoint and
     direction; retransmissions of its frames from before the reload are
     still retransmissions, not records of the new place."""
-    import shutil
-    if os.geteuid() != 0 or not shutil.which("tcpreplay"):
-        tap("# SKIP reload moving a scanner: needs root and tcpreplay", True)
+    if not can_replay("reload moving a scanner"):
         return
     rng = random.Random(15)
     before, after = docs(40, rng), docs(10, rng)
