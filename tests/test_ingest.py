@@ -423,7 +423,9 @@ def test_midnight():
     invariants("midnight: hours sum to their day", res.counts)
 
 
-def test_scope_direction():
+def test_scope_direction(workers):
+    """With scope = direction, a document leaving through two
+    checkpoints counts once; coming back in, once more."""
     rng = random.Random(7)
     cap, model = Capture(), Model(scope="direction")
     t = T0
@@ -432,11 +434,13 @@ def test_scope_direction():
         model.record("verkhny-lars", "exit", t + i, d)
         cap.add(t + i, udp_frame("10.17.1.200", "10.0.0.1", d.text().encode()))
         model.record("kazakh-1", "exit", t + i, d)
+        cap.add(t + i, udp_frame("10.17.1.7", "10.0.0.1", d.text().encode()))
+        model.record("verkhny-lars", "entry", t + i, d)
     conf = CONFIG.replace("window_s = 1800", "window_s = 1800\nscope = direction")
     res = run_ingest(INGEST, [capture_file(cap, "scope.pcap")],
-                     write_config(conf, "scope.ini"))
-    check_counts("scope = direction: a document at two checkpoints counts once",
-                 res, model)
+                     write_config(conf, "scope.ini"), workers=workers)
+    check_counts("scope = direction, %d worker(s): a document at two checkpoints "
+                 "counts once a direction" % workers, res, model)
 
 
 def test_defaults():
@@ -1077,7 +1081,8 @@ def main():
     test_two_queues(2, port_per_capture=True)
     test_more_workers_than_queues()
     test_midnight()
-    test_scope_direction()
+    test_scope_direction(1)
+    test_scope_direction(2)
     test_defaults()
     test_check_config()
     test_example_config()
