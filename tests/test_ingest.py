@@ -379,13 +379,13 @@ def test_two_queues(workers, port_per_capture=False):
     files = [capture_file(caps[0], "q0.pcap"), capture_file(caps[1], "q1.pcap")]
     res = run_ingest(INGEST, files, write_config(CONFIG), workers=workers,
                      port_per_capture=port_per_capture)
-    check_counts("%s, %d worker(s): the same documents count once"
-                 % ("two ports" if port_per_capture else "two RX queues", workers),
+    queues = "two ports" if port_per_capture else "two RX queues"
+    check_counts("%s, %d worker(s): the same documents count once" % (queues, workers),
                  res, model, {"total": 400})
     if workers == 2:
         polls = sorted(re.findall(r"lcore (\d) polls (.*)", res.stderr))
         tap("%s, 2 workers: each worker lcore says which queue it polls, one each"
-            % ("two ports" if port_per_capture else "two RX queues"),
+            % queues,
             polls == ([("1", "port 0 queue 0"), ("2", "port 1 queue 0")] if port_per_capture
                       else [("1", "port 0 queue 0"), ("2", "port 0 queue 1")]), polls)
 
