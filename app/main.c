@@ -412,8 +412,7 @@ reload(struct ingest *ing, const struct options *o, struct output *out)
 	int rc;
 
 	if (o->config == NULL) {
-		INGEST_LOG(WARNING, "reload: no --config file to read again");
-		__atomic_fetch_add(&ing->reloads_refused, 1, __ATOMIC_RELAXED);
+		refuse_reload(ing, "no --config file to read again");
 		return;
 	}
 	conf_defaults(&next);

@@ -721,12 +721,15 @@ def test_signals():
     cap, model = lars_exits(20, 12)
     pcap = capture_file(cap, "signals.pcap")
 
-    def run(signals, name, preexec_fn=None):
+    def run(signals, name, preexec_fn=None, config=True):
         """Sends signals 2.5 s into a run, half a second apart; returns
-        exit status, counts and standard error."""
+        exit status, counts and standard error. Without a configuration
+        the default tables need more memory."""
         proc = subprocess.Popen(ingest_command(INGEST, "net_pcap0,rx_pcap=" + pcap,
                                                "crossings-signal-%d-%s" % (os.getpid(), name),
-                                               write_config(CONFIG), ["--no-redis"]),
+                                               write_config(CONFIG) if config else None,
+                                               ["--no-redis"],
+                                               memory_mb=512 if config else 2048),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 preexec_fn=preexec_fn)
         time.sleep(2.5)
@@ -754,6 +757,14 @@ def test_signals():
     tap("SIGHUP under nohup: ignored; SIGTERM then stops it cleanly",
         rc == 0 and counts == model.json() and "SIGHUP" not in err and
         "SIGTERM: stopping" in err, "exit %s %s" % (rc, err[-600:]))
+    # SIGUSR2 with no --config file to read again: refused, as any
+    # reload that cannot be done, and the node counts on.
+    rc, counts, err = run([signal.SIGUSR2, signal.SIGTERM], "no-config", config=False)
+    refused = [l for l in err.splitlines() if "reload refused" in l]
+    tap("SIGUSR2 without --config: one refusal naming why; the node runs on",
+        rc == 0 and len(refused) == 1 and "no --config file to read again" in refused[0] and
+        "SIGTERM: stopping" in err and "final: frames 20 " in err,
+        "exit %s %s" % (rc, err[-600:]))
 
 
 def can_replay(what):
