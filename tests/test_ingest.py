@@ -11,6 +11,7 @@ import json
 import os
 import random
 import re
+import shutil
 import struct
 import sys
 import tempfile
@@ -1081,32 +1082,35 @@ def test_no_file_keeps_personal_data():
 
 
 def main():
-    test_framed()
-    test_raw()
-    test_junk()
-    test_vlan_ipv6()
-    test_jumbo()
-    test_two_queues(1)
-    test_two_queues(2)
-    test_two_queues(1, port_per_capture=True)
-    test_two_queues(2, port_per_capture=True)
-    test_more_workers_than_queues()
-    test_midnight()
-    test_scope_direction(1)
-    test_scope_direction(2)
-    test_defaults()
-    test_check_config()
-    test_example_config()
-    test_example_unit()
-    test_telemetry()
-    test_signals()
-    test_reload()
-    test_reload_moves_scanner()
-    test_reload_while_starting()
-    test_no_file_keeps_personal_data()
-    test_record_core_cycles()
-    test_fuzz()
-    test_bad_command_lines()
+    try:
+        test_framed()
+        test_raw()
+        test_junk()
+        test_vlan_ipv6()
+        test_jumbo()
+        test_two_queues(1)
+        test_two_queues(2)
+        test_two_queues(1, port_per_capture=True)
+        test_two_queues(2, port_per_capture=True)
+        test_more_workers_than_queues()
+        test_midnight()
+        test_scope_direction(1)
+        test_scope_direction(2)
+        test_defaults()
+        test_check_config()
+        test_example_config()
+        test_example_unit()
+        test_telemetry()
+        test_signals()
+        test_reload()
+        test_reload_moves_scanner()
+        test_reload_while_starting()
+        test_no_file_keeps_personal_data()
+        test_record_core_cycles()
+        test_fuzz()
+        test_bad_command_lines()
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
     return tap_end()
 
 

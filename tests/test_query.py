@@ -10,6 +10,7 @@ import collections
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -336,6 +337,7 @@ def main():
         test_password_from_environment()
     finally:
         redis.stop()
+        shutil.rmtree(TMP, ignore_errors=True)
     return tap_end()
 
 
