@@ -147,6 +147,46 @@ def test_errors(redis):
         len(p.stderr.decode().strip().splitlines()) == 1, p.stderr.decode())
 
 
+
+def test_unknown_filters(redis):
+    """Filters that can match no counter are refused, not answered with 0:
+    a checkpoint crossings:checkpoints does not list, a nationality or an
+    age band the counters cannot name."""
+    rc, out, err = query(redis, "--checkpoint", "verkhny-lar", "--nat", "RUS")
+    tap("--checkpoint not listed: refused, naming the listed ones", rc == 2 and out == "" and
+        err == 'crossings-query: --checkpoint "verkhny-lar": not in crossings:checkpoints '
+        '(kazakh-1, verkhny-lars)\n', out + err)
+    many = ["zz-%d" % i for i in range(9)]
+    redis.cli("SADD", "crossings:checkpoints", *many)
+    try:
+        rc, out, err = query(redis, "--checkpoint", "nowhere")
+    finally:
+        redis.cli("SREM", "crossings:checkpoints", *many)
+    tap("--checkpoint not listed among 11: the first 8 by name", rc == 2 and
+        err == 'crossings-query: --checkpoint "nowhere": not in crossings:checkpoints '
+        '(kazakh-1, verkhny-lars, zz-0, zz-1, zz-2, zz-3, zz-4, zz-5, ...)\n', err)
+    empty = RedisServer(os.path.join(TMP, "redis-empty")).start()
+    try:
+        rc, out, err = query(empty, "--checkpoint", "verkhny-lars")
+    finally:
+        empty.stop()
+    tap("--checkpoint before anything is counted: says the set is empty", rc == 2 and
+        err == 'crossings-query: --checkpoint "verkhny-lars": not in crossings:checkpoints, '
+        'which is empty (nothing counted yet)\n', err)
+    for option, value in (("--nat", "rus"), ("--nat", "RUSS"), ("--nat", ""),
+                          ("--nat", "R<S"), ("--age", "x"), ("--age", "18-"),
+                          ("--age", "-5"), ("--age", "65+1"), ("--age", "Unknown")):
+        rc, out, err = query(redis, option, value)
+        tap("%s %r: refused, one line naming it, exit 2" % (option, value),
+            rc == 2 and out == "" and err.startswith("crossings-query: %s: expected" % option)
+            and len(err.splitlines()) == 1, out + err)
+    for option, value in (("--nat", "D"), ("--age", "unknown"), ("--age", "65+"),
+                          ("--age", "28-35")):
+        rc, out, err = query(redis, "--format", "csv", option, value)
+        want = expected(**{option[2:]: value})
+        tap("%s %s: taken, its count" % (option, value), rc == 0 and
+            rows_csv(out) == want, out + err)
+
 def test_ipv6_endpoint():
     """--redis [IPV6]:PORT and the bare IPV6:PORT reach a Redis on ::1."""
     port = loopback6_port()
@@ -289,9 +329,18 @@ def test_watch_resubscribes():
 
 
 def test_long_range_and_bad_counts(redis):
-    """A checkpoint outside crossings:checkpoints (the other tests' sums
-    stay as they are): an hour key for each of 5,000 hours, read by
-    hour; then counters that hold no count."""
+    """A checkpoint with an hour key for each of 5,000 hours, read by
+    hour; then counters that hold no count. Both checkpoints are listed
+    in crossings:checkpoints, as the pipeline lists every one it writes,
+    and taken out again, so that the other tests' sums stay as they are."""
+    redis.cli("SADD", "crossings:checkpoints", "long-range", "bad-count")
+    try:
+        long_range_and_bad_counts(redis)
+    finally:
+        redis.cli("SREM", "crossings:checkpoints", "long-range", "bad-count")
+
+
+def long_range_and_bad_counts(redis):
     hours = 5000
     start = ms(2023, 1, 1, 0) // 3600000
     lines = []
@@ -329,6 +378,7 @@ def main():
         fill(redis)
         test_groupings(redis)
         test_errors(redis)
+        test_unknown_filters(redis)
         test_watch_and_status(redis)
         test_long_range_and_bad_counts(redis)
         test_watch_many_flows(redis)

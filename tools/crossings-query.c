@@ -397,6 +397,45 @@ print_rows(const struct query *q)
 }
 
 static int
+by_string(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Whether crossings:checkpoints (the reply cps) lists a checkpoint. One
+ * it does not list was never written: a misspelt name or the wrong
+ * Redis, which a sum of 0 would hide. Says so, with the names it lists.
+ */
+static bool
+checkpoint_listed(redisReply *cps, const char *checkpoint)
+{
+	enum { SHOWN = 8 };
+	const char **names;
+
+	for (size_t i = 0; i < cps->elements; i++)
+		if (strcmp(cps->element[i]->str, checkpoint) == 0)
+			return true;
+	if (cps->elements == 0) {
+		fprintf(stderr, "crossings-query: --checkpoint \"%s\": not in "
+			"crossings:checkpoints, which is empty (nothing counted yet)\n",
+			checkpoint);
+		return false;
+	}
+	names = allocated(calloc(cps->elements, sizeof(*names)));
+	for (size_t i = 0; i < cps->elements; i++)
+		names[i] = cps->element[i]->str;
+	qsort(names, cps->elements, sizeof(*names), by_string);
+	fprintf(stderr, "crossings-query: --checkpoint \"%s\": not in "
+		"crossings:checkpoints (", checkpoint);
+	for (size_t i = 0; i < cps->elements && i < SHOWN; i++)
+		fprintf(stderr, "%s%s", i ? ", " : "", names[i]);
+	fprintf(stderr, "%s)\n", cps->elements > SHOWN ? ", ..." : "");
+	free(names);
+	return false;
+}
+
+static int
 run_query(const struct query *q)
 {
 	static const char *const all_dirs[] = { "entry", "exit", "unknown" };
@@ -408,11 +447,17 @@ run_query(const struct query *q)
 
 	if (c == NULL)
 		return EXIT_USAGE;
+	cps = checked(c, redisCommand(c, "SMEMBERS crossings:checkpoints"), q);
 	if (q->checkpoint) {
+		if (!checkpoint_listed(cps, q->checkpoint)) {
+			freeReplyObject(cps);
+			redisFree(c);
+			return EXIT_USAGE;
+		}
+		freeReplyObject(cps);
 		cps = NULL;
 		ncp = 1;
 	} else {
-		cps = checked(c, redisCommand(c, "SMEMBERS crossings:checkpoints"), q);
 		ncp = cps->elements;
 	}
 	nunits = time_units(q, &units);
@@ -494,12 +539,6 @@ print_node(redisContext *c, const struct query *q, const char *key,
 	for (size_t e = 0; e + 1 < h->elements; e += 2)
 		printf("  %-28s %s\n", h->element[e]->str, h->element[e + 1]->str);
 	freeReplyObject(h);
-}
-
-static int
-by_string(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Each node's status hash, found with SCAN: KEYS would hold a Redis of
@@ -709,6 +748,36 @@ run_watch(const struct query *q)
 	return 0;
 }
 
+/* A nationality as the counters name it, fillers removed: one to
+ * three capital letters (RUS, D, UTO). */
+static bool
+nat_ok(const char *v)
+{
+	size_t n = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+
+	return n >= 1 && n <= 3 && v[n] == '\0';
+}
+
+/* An age band as configurations write them (18-27, or 65+ for the
+ * last), or unknown. Which bands exist is each node's configuration. */
+static bool
+age_ok(const char *v)
+{
+	size_t n = strspn(v, "0123456789");
+
+	if (strcmp(v, "unknown") == 0)
+		return true;
+	if (n == 0)
+		return false;
+	if (strcmp(v + n, "+") == 0)
+		return true;
+	if (v[n] != '-')
+		return false;
+	v += n + 1;
+	n = strspn(v, "0123456789");
+	return n > 0 && v[n] == '\0';
+}
+
 static int
 parse_by(const char *v, enum by *by)
 {
@@ -771,13 +840,23 @@ main(int argc, char **argv)
 				return usage_error("--by", "expected nat, sex, age, doc, "
 						   "checkpoint, direction, hour or day");
 			break;
-		case NAT: q.nat = optarg; break;
+		case NAT:
+			if (!nat_ok(optarg))
+				return usage_error("--nat", "expected a code of 1 to 3 "
+						   "capital letters, fillers removed (RUS, D)");
+			q.nat = optarg;
+			break;
 		case SEX:
 			if (strcmp(optarg, "M") && strcmp(optarg, "F") && strcmp(optarg, "X"))
 				return usage_error("--sex", "expected M, F or X");
 			q.sex = optarg;
 			break;
-		case AGE: q.age = optarg; break;
+		case AGE:
+			if (!age_ok(optarg))
+				return usage_error("--age", "expected a band as configured "
+						   "(18-27, 65+) or unknown");
+			q.age = optarg;
+			break;
 		case TOP:
 		case COUNT: {
 			long v = strtol(optarg, &end, 10);
