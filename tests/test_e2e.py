@@ -124,9 +124,17 @@ def test_gen_errors():
                        (["--start", "2022-13-01", "--out", "a.pcap"], "--start"),
                        (["--nationalities", "RVS:1", "--out", "a.pcap"], "--nationalities"),
                        (["--checkpoints", "40", "--out", "a.pcap"], "--checkpoints"),
-                       ([], "--out"), (["--out", "/nonexistent/dir/a.pcap"], "/nonexistent")]:
+                       ([], "--out"), (["--out", "/nonexistent/dir/a.pcap"], "/nonexistent"),
+                       (["--start", "2022-02-30", "--out", "a.pcap"], "--start: no such day"),
+                       (["--surge", "2023-02-29", "--out", "a.pcap"], "--surge: no such day"),
+                       (["--start", "1969-12-31", "--out", "a.pcap"], "from 1970-01-01"),
+                       # 21 days from 1 January 2038 run past 19 January, when a
+                       # capture's time (signed 32-bit seconds) turns to 1901.
+                       (["--start", "2038-01-01", "--out", "a.pcap"], "2038-01-19"),
+                       (["--start", "9999-12-31", "--pps", "100", "--out", "a.pcap"],
+                        "must end in 9999")]:
         p = subprocess.run([GEN] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           cwd=TMP)
+                           cwd=TMP, timeout=60)
         err = p.stderr.decode()
         tap("crossings-gen %s: one line, exit 2" % " ".join(args), p.returncode == 2 and
             len(err.strip().splitlines()) == 1 and text in err, err)
@@ -173,6 +181,12 @@ def main():
              args=("--seed", "6", "--travellers", "6000", "--checkpoints", "7", "--raw",
                    "0.5", "--ipv6", "0.3", "--vlan", "0.5", "--nationalities",
                    "RUS:0.5,KAZ:0.3,D:0.2", "--rescans", "0.2"))[0].stop()
+    scenario("seed 7, the last day a capture's time can say (2038-01-18)",
+             args=("--seed", "7", "--travellers", "2000", "--start", "2038-01-18",
+                   "--days", "1", "--window", "60"))[0].stop()
+    scenario("seed 8, a leap day in the year 9996, event times in frames (--pps)",
+             args=("--seed", "8", "--travellers", "2000", "--start", "9996-02-28",
+                   "--days", "2", "--pps", "100000"))[0].stop()
     test_determinism()
     test_gen_errors()
     shutil.rmtree(TMP, ignore_errors=True)

@@ -32,6 +32,10 @@
 #define EXIT_USAGE 2
 #define HOUR_MS INT64_C(3600000)
 #define DAY_MS (24 * HOUR_MS)
+/* The first times a capture's timestamp and a frame's time_ms cannot
+ * carry: 2^31 seconds, read as signed by libpcap, and year 10000. */
+#define CAPTURE_TIME_END_MS (INT64_C(2147483648) * 1000)
+#define FRAME_TIME_END_MS INT64_C(253402300800000)
 #define UDP_PORT 7470
 
 /* --- the scenario ------------------------------------------------------ */
@@ -893,7 +897,7 @@ parse_share(const char *opt, const char *v, double *out)
 static int
 parse_day(const char *opt, const char *v, int64_t *ms)
 {
-	struct tm tm = { 0 };
+	struct tm tm = { 0 }, day;
 	int n = 0;
 
 	if (sscanf(v, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3 ||
@@ -902,8 +906,23 @@ parse_day(const char *opt, const char *v, int64_t *ms)
 		return bad(opt, "expected YYYY-MM-DD");
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
+	day = tm;
 	*ms = (int64_t)timegm(&tm) * 1000;
+	/* timegm() takes 30 February as 2 March: a day that does not
+	 * exist comes back as another. */
+	if (tm.tm_mday != day.tm_mday || tm.tm_mon != day.tm_mon)
+		return bad(opt, "no such day");
+	if (*ms < 0)
+		return bad(opt, "expected a day from 1970-01-01");
 	return 0;
+}
+
+/* No scan comes later than the late re-scans, up to four windows after
+ * the last day. */
+static int64_t
+last_scan_ms(const struct options *o)
+{
+	return o->start_ms + (int64_t)o->days * DAY_MS + 4 * (int64_t)o->window_s * 1000;
 }
 
 static int
@@ -1021,6 +1040,19 @@ parse_options(int argc, char **argv, struct options *o)
 		return bad("--out", "needed: where to write the capture");
 	if (o->td1 + o->td2 > 1)
 		return bad("--td1", "--td1 and --td2 add up to more than 1");
+	/*
+	 * Without --pps a frame's capture time is its event time, and pcap
+	 * files hold it in 32 bits that libpcap (and so the pcap vdev and
+	 * tcpreplay) reads as signed: times from 2038-01-19 03:14:08 read
+	 * back as 1901. With --pps the frames carry their event times,
+	 * which the pipeline takes up to the end of 9999.
+	 */
+	if (o->pps <= 0 && last_scan_ms(o) >= CAPTURE_TIME_END_MS)
+		return bad("--start", "the scenario must end before 2038-01-19 "
+			   "03:14:08 UTC, which a capture's time cannot say (or give "
+			   "--pps: its frames carry their times)");
+	if (last_scan_ms(o) >= FRAME_TIME_END_MS)
+		return bad("--start", "the scenario must end in 9999");
 	if (o->expected == NULL) {
 		snprintf(expected, sizeof(expected), "%.*s.expected.json",
 			 (int)(strlen(o->out) - (strstr(o->out, ".pcap") ? 5 : 0)), o->out);
