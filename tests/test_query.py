@@ -187,6 +187,24 @@ def test_unknown_filters(redis):
         tap("%s %s: taken, its count" % (option, value), rc == 0 and
             rows_csv(out) == want, out + err)
 
+
+def test_options_per_mode(redis):
+    """An option that watch or status would not read, or --count outside
+    watch, is refused rather than ignored."""
+    watch, status = "not taken by watch, which shows every update", \
+        "not taken by status, which shows every node"
+    for args, text in ((["watch", "--checkpoint", "verkhny-lars", "--count", "1"],
+                        "--checkpoint: " + watch),
+                       (["watch", "--format", "json"], "--format: " + watch),
+                       (["status", "--nat", "RUS"], "--nat: " + status),
+                       (["status", "--by", "day"], "--by: " + status),
+                       (["status", "--count", "2"], "--count: " + status),
+                       (["--count", "2"], "--count: only taken by watch")):
+        rc, out, err = query(redis, *args)
+        tap("%s: refused, not ignored" % " ".join(args),
+            rc == 2 and out == "" and err == "crossings-query: %s\n" % text, out + err)
+
+
 def test_ipv6_endpoint():
     """--redis [IPV6]:PORT and the bare IPV6:PORT reach a Redis on ::1."""
     port = loopback6_port()
@@ -379,6 +397,7 @@ def main():
         test_groupings(redis)
         test_errors(redis)
         test_unknown_filters(redis)
+        test_options_per_mode(redis)
         test_watch_and_status(redis)
         test_long_range_and_bad_counts(redis)
         test_watch_many_flows(redis)

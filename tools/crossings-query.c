@@ -795,6 +795,7 @@ main(int argc, char **argv)
 {
 	enum { REDIS = 256, USER, PASSWORD, CHECKPOINT, DIRECTION, FROM, TO, BY,
 	       NAT, SEX, AGE, TOP, FORMAT, COUNT, VERSION, HELP };
+#define OPTION_BIT(opt) (1u << ((opt) - REDIS))
 	static const struct option longs[] = {
 		{ "redis", required_argument, NULL, REDIS },
 		{ "user", required_argument, NULL, USER },
@@ -816,12 +817,15 @@ main(int argc, char **argv)
 	};
 	struct query q = { .redis = "127.0.0.1:6379", .from_hour = -1, .to_hour = -1 };
 	const char *from = NULL, *to = NULL, *mode = NULL;
+	unsigned int given = 0, taken;	/* OPTION_BITs */
 	char *end;
 	int opt;
 
 	signal(SIGPIPE, SIG_IGN);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+		if (opt >= REDIS && opt < VERSION)
+			given |= OPTION_BIT(opt);
 		switch (opt) {
 		case REDIS: q.redis = optarg; break;
 		case USER: q.user = optarg; break;
@@ -906,6 +910,24 @@ main(int argc, char **argv)
 	}
 	if (mode && strcmp(mode, "watch") && strcmp(mode, "status"))
 		return usage_error(mode, "unknown command (watch or status)");
+	/* An option the mode does not read would be ignored: watch shows
+	 * every checkpoint, status every node. */
+	taken = OPTION_BIT(REDIS) | OPTION_BIT(USER) | OPTION_BIT(PASSWORD);
+	if (mode == NULL)
+		taken = ~OPTION_BIT(COUNT);
+	else if (strcmp(mode, "watch") == 0)
+		taken |= OPTION_BIT(COUNT);
+	for (const struct option *o = longs; o->name != NULL; o++) {
+		if (o->val < VERSION && (given & ~taken & OPTION_BIT(o->val))) {
+			char what[32];
+
+			snprintf(what, sizeof(what), "--%s", o->name);
+			return usage_error(what, mode == NULL ? "only taken by watch" :
+				strcmp(mode, "watch") == 0 ?
+				"not taken by watch, which shows every update" :
+				"not taken by status, which shows every node");
+		}
+	}
 	if (from && parse_hour(from, false, &q.from_hour) != 0)
 		return usage_error("--from", "expected YYYY-MM-DD or YYYY-MM-DDTHH");
 	if (to && parse_hour(to, true, &q.to_hour) != 0)
