@@ -132,7 +132,18 @@ def test_gen_errors():
                        # capture's time (signed 32-bit seconds) turns to 1901.
                        (["--start", "2038-01-01", "--out", "a.pcap"], "2038-01-19"),
                        (["--start", "9999-12-31", "--pps", "100", "--out", "a.pcap"],
-                        "must end in 9999")]:
+                        "must end in 9999"),
+                       (["--out", "a.pcap", "--expected", "a.pcap"],
+                        "a.pcap: both a capture (--out) and --expected"),
+                       (["--out", "a.pcap", "--expected", "./a.ini"],
+                        "a.ini: both --expected and the configuration (named after --out)"),
+                       (["--out", "q.pcap", "--files", "2", "--config", "./q-1.pcap"],
+                        "q-1.pcap: both a capture (--out) and --config"),
+                       (["--out", "a.pcap", "--expected", "/nonexistent/dir/a.json"],
+                        "/nonexistent/dir/a.json: No such file"),
+                       # A full disk shows only when the capture is flushed.
+                       (["--out", "/dev/full", "--expected", "f.json", "--config", "f.ini",
+                         "--travellers", "100"], "/dev/full: No space left on device")]:
         p = subprocess.run([GEN] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            cwd=TMP, timeout=60)
         err = p.stderr.decode()

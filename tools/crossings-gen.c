@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -252,10 +253,14 @@ heap_pop(void)
 
 struct writer {
 	pcap_dumper_t *dump;
+	int error;			/* errno of the first write that failed */
 	uint64_t frames;
 	double pps;
 	int64_t live_start_us;
 };
+
+/* A capture could not be written: the scenario stops there. */
+static bool write_failed;
 
 static uint16_t
 csum_fold(uint32_t s)
@@ -286,6 +291,12 @@ emit(struct writer *w, int64_t time_ms, const uint8_t *frame, size_t len)
 	h.ts.tv_usec = us % 1000000;
 	pcap_dump((u_char *)w->dump, &h, frame);
 	w->frames++;
+	/* pcap_dump() returns nothing: a full disk shows in the stream,
+	 * and errno still holds its reason right after. */
+	if (w->error == 0 && ferror(pcap_dump_file(w->dump))) {
+		w->error = errno != 0 ? errno : EIO;
+		write_failed = true;
+	}
 }
 
 /* Ethernet, the scanner's VLAN tags, IPv4 or IPv6, UDP, payload. */
@@ -788,14 +799,25 @@ parse_nationalities(const char *spec)
 	return 0;
 }
 
+/* Closes a file written: 0, or why a write to it failed (an earlier
+ * one included: the stream keeps its error). */
 static int
-write_config(const struct generator *g)
+close_written(FILE *f)
 {
-	FILE *f = fopen(g->o.config, "w");
+	bool failed = ferror(f) != 0;
+
+	errno = 0;
+	if (fclose(f) != 0 || failed)
+		return errno != 0 ? -errno : -EIO;
+	return 0;
+}
+
+/* Both write into files opened at the start, and close them. */
+static int
+write_config(const struct generator *g, FILE *f)
+{
 	uint64_t capacity = 65536;
 
-	if (f == NULL)
-		return -errno;
 	/* Room for every document of the scenario, up to the default. */
 	while (capacity < 2 * g->o.travellers && capacity < 4194304)
 		capacity *= 2;
@@ -810,31 +832,27 @@ write_config(const struct generator *g)
 			scanners[i].name, scanners[i].address,
 			checkpoints[scanners[i].checkpoint].name,
 			scanners[i].direction == 1 ? "entry" : "exit");
-	return fclose(f) == 0 ? 0 : -EIO;
+	return close_written(f);
 }
 
 static int
-write_expected(const struct generator *g)
+write_expected(const struct generator *g, FILE *f)
 {
 	const char *names[CHECKPOINTS_MAX];
 	struct agg_names an = { names, checkpoint_count, &g->bands };
 	struct agg_increment *inc;
 	uint32_t n;
-	FILE *f;
 
 	for (unsigned int i = 0; i < checkpoint_count; i++)
 		names[i] = checkpoints[i].name;
 	inc = agg_expand(g->expected, &an, &n);
-	if (inc == NULL)
+	if (inc == NULL) {
+		fclose(f);
 		return -ENOMEM;
-	f = fopen(g->o.expected, "w");
-	if (f == NULL) {
-		free(inc);
-		return -errno;
 	}
 	agg_write_json(f, inc, n);
 	free(inc);
-	return fclose(f) == 0 ? 0 : -EIO;
+	return close_written(f);
 }
 
 /* --- options ----------------------------------------------------------- */
@@ -844,6 +862,47 @@ bad(const char *opt, const char *what)
 {
 	fprintf(stderr, "crossings-gen: %s: %s\n", opt, what);
 	return EXIT_USAGE;
+}
+
+/* The capture's name without its .pcap suffix, where it has one: the
+ * other files are named after it. */
+static int
+base_len(const char *out)
+{
+	size_t n = strlen(out);
+
+	return (int)(n >= 5 && strcmp(out + n - 5, ".pcap") == 0 ? n - 5 : n);
+}
+
+/* Capture i of files: the name given, or NAME-i.pcap for several. */
+static void
+capture_path(const char *out, unsigned int i, unsigned int files, char *path,
+	     size_t len)
+{
+	if (files == 1)
+		snprintf(path, len, "%s", out);
+	else
+		snprintf(path, len, "%.*s-%u.pcap", base_len(out), out, i);
+}
+
+/* A path with its directory resolved (links, "..", "."), so that two
+ * spellings of one file compare equal. A directory that does not
+ * resolve is left as written: opening the file will say why. */
+static void
+resolved_path(const char *path, char *out, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX], real[PATH_MAX];
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path),
+			 path);
+	if (realpath(dir, real) == NULL)
+		snprintf(out, len, "%s", path);
+	else
+		snprintf(out, len, "%s/%s", real, slash ? slash + 1 : path);
 }
 
 static void
@@ -925,6 +984,41 @@ last_scan_ms(const struct options *o)
 	return o->start_ms + (int64_t)o->days * DAY_MS + 4 * (int64_t)o->window_s * 1000;
 }
 
+/*
+ * Each file written has a name of its own: one named twice would be
+ * written over, and the capture or its counts lost. given: whether
+ * --expected and --config were given (else they are named after --out).
+ */
+static int
+distinct_outputs(const struct options *o, bool expected_given, bool config_given)
+{
+	static char paths[FILES_MAX + 2][PATH_MAX + 64];
+	const char *what[FILES_MAX + 2];
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < o->files; i++) {
+		char path[PATH_MAX];
+
+		capture_path(o->out, i, o->files, path, sizeof(path));
+		resolved_path(path, paths[n], sizeof(paths[n]));
+		what[n++] = "a capture (--out)";
+	}
+	resolved_path(o->expected, paths[n], sizeof(paths[n]));
+	what[n++] = expected_given ? "--expected" : "the counts (named after --out)";
+	resolved_path(o->config, paths[n], sizeof(paths[n]));
+	what[n++] = config_given ? "--config" : "the configuration (named after --out)";
+	for (unsigned int i = 1; i < n; i++) {
+		for (unsigned int j = 0; j < i; j++) {
+			if (strcmp(paths[i], paths[j]) == 0) {
+				fprintf(stderr, "crossings-gen: %s: both %s and %s\n",
+					paths[i], what[j], what[i]);
+				return EXIT_USAGE;
+			}
+		}
+	}
+	return 0;
+}
+
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -946,6 +1040,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	static char expected[4096], config[4096];
+	bool expected_given, config_given;
 	int opt, rc = 0;
 	char *end;
 
@@ -1053,17 +1148,18 @@ parse_options(int argc, char **argv, struct options *o)
 			   "--pps: its frames carry their times)");
 	if (last_scan_ms(o) >= FRAME_TIME_END_MS)
 		return bad("--start", "the scenario must end in 9999");
+	expected_given = o->expected != NULL;
+	config_given = o->config != NULL;
 	if (o->expected == NULL) {
 		snprintf(expected, sizeof(expected), "%.*s.expected.json",
-			 (int)(strlen(o->out) - (strstr(o->out, ".pcap") ? 5 : 0)), o->out);
+			 base_len(o->out), o->out);
 		o->expected = expected;
 	}
 	if (o->config == NULL) {
-		snprintf(config, sizeof(config), "%.*s.ini",
-			 (int)(strlen(o->out) - (strstr(o->out, ".pcap") ? 5 : 0)), o->out);
+		snprintf(config, sizeof(config), "%.*s.ini", base_len(o->out), o->out);
 		o->config = config;
 	}
-	return 0;
+	return distinct_outputs(o, expected_given, config_given);
 }
 
 int
@@ -1074,6 +1170,8 @@ main(int argc, char **argv)
 	uint64_t frames = 0;
 	int64_t end_ms;
 	pcap_t *dead;
+	FILE *expected_file, *config_file;
+	char failed[PATH_MAX];
 	int rc;
 
 	rc = parse_options(argc, argv, &g.o);
@@ -1093,16 +1191,23 @@ main(int argc, char **argv)
 	if (g.o.pps > 0)
 		for (unsigned int i = 0; i < scanner_count; i++)
 			scanners[i].raw = false;
+	/* Every file is opened before the work, so that a path that cannot
+	 * be written is known at once, not after a long capture. */
+	expected_file = fopen(g.o.expected, "w");
+	config_file = expected_file ? fopen(g.o.config, "w") : NULL;
+	if (config_file == NULL) {
+		fprintf(stderr, "crossings-gen: %s: %s\n",
+			expected_file ? g.o.config : g.o.expected, strerror(errno));
+		if (expected_file)
+			fclose(expected_file);
+		return EXIT_USAGE;
+	}
 	g.expected = agg_table_create();
 	dead = pcap_open_dead(DLT_EN10MB, 65535);
 	for (unsigned int i = 0; i < g.o.files; i++) {
-		char path[4200];
-		size_t base = strlen(g.o.out) - (strstr(g.o.out, ".pcap") ? 5 : 0);
+		char path[PATH_MAX];
 
-		if (g.o.files == 1)
-			snprintf(path, sizeof(path), "%s", g.o.out);
-		else
-			snprintf(path, sizeof(path), "%.*s-%u.pcap", (int)base, g.o.out, i);
+		capture_path(g.o.out, i, g.o.files, path, sizeof(path));
 		g.w[i].pps = g.o.pps / g.o.files;
 		g.w[i].live_start_us = (int64_t)time(NULL) * 1000000;
 		g.w[i].dump = dead ? pcap_dump_open(dead, path) : NULL;
@@ -1115,6 +1220,8 @@ main(int argc, char **argv)
 			if (dead)
 				pcap_close(dead);
 			agg_table_free(g.expected);
+			fclose(expected_file);
+			fclose(config_file);
 			return EXIT_USAGE;
 		}
 	}
@@ -1131,7 +1238,8 @@ main(int argc, char **argv)
 					       scanners[si].direction) / same;
 		}
 	per_weight = total_weight > 0 ? g.o.travellers / total_weight : 0;
-	for (int64_t h = g.o.start_ms; h < end_ms || heap_len > 0; h += HOUR_MS) {
+	for (int64_t h = g.o.start_ms; (h < end_ms || heap_len > 0) && !write_failed;
+	     h += HOUR_MS) {
 		if (h < end_ms)
 			generate_hour(&g, h, per_weight, carry);
 		/* Everything due before the next hour leaves, in time order. */
@@ -1142,17 +1250,32 @@ main(int argc, char **argv)
 		}
 	}
 	for (unsigned int i = 0; i < g.o.files; i++) {
+		/* The last frames fail, if they do, in the flush. */
+		errno = 0;
+		if (g.w[i].error == 0 && (pcap_dump_flush(g.w[i].dump) != 0 ||
+					  ferror(pcap_dump_file(g.w[i].dump))))
+			g.w[i].error = errno != 0 ? errno : EIO;
+		if (rc == 0 && g.w[i].error != 0) {
+			capture_path(g.o.out, i, g.o.files, failed, sizeof(failed));
+			rc = -g.w[i].error;
+		}
 		frames += g.w[i].frames;
 		pcap_dump_close(g.w[i].dump);
 	}
 	pcap_close(dead);
-	rc = write_expected(&g);
-	if (rc == 0)
-		rc = write_config(&g);
+	/* The writers close their files. */
+	if (rc != 0) {
+		fclose(expected_file);
+		fclose(config_file);
+	} else if ((rc = write_expected(&g, expected_file)) != 0) {
+		snprintf(failed, sizeof(failed), "%s", g.o.expected);
+		fclose(config_file);
+	} else if ((rc = write_config(&g, config_file)) != 0) {
+		snprintf(failed, sizeof(failed), "%s", g.o.config);
+	}
 	if (rc) {
-		fprintf(stderr, "crossings-gen: cannot write %s or %s: %s\n",
-			g.o.expected, g.o.config, strerror(-rc));
-		return 1;
+		fprintf(stderr, "crossings-gen: %s: %s\n", failed, strerror(-rc));
+		return EXIT_USAGE;
 	}
 	fprintf(stderr, "crossings-gen: %s: %" PRIu64 " frames; %" PRIu64 " crossings, %"
 		PRIu64 " re-scans, %" PRIu64 " invalid, %" PRIu64 " incomplete, %" PRIu64
