@@ -312,6 +312,37 @@ def test_watch_many_flows(redis):
         "%d rows %s" % (len(rows), err.decode()))
 
 
+
+def test_output_errors(redis):
+    """An answer standard output cannot take is an error, not exit 0; a
+    reader that goes away (watch piped into head) ends watch."""
+    for args in (["--by", "nat"], ["status"]):
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([QUERY, "--redis", "unix:" + redis.socket] + args,
+                               stdout=full, stderr=subprocess.PIPE, timeout=30)
+        err = p.stderr.decode()
+        tap("%s into a full disk: one line, exit 2" % " ".join(args), p.returncode == 2 and
+            err == "crossings-query: standard output: No space left on device\n", err)
+    watch = subprocess.Popen([QUERY, "--redis", "unix:" + redis.socket, "watch"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    watch.stdout.close()
+    time.sleep(0.5)
+    msg = '{"node":"n","seq":1,"time_ms":1,"buckets":{"cp-1:exit:2022092714":{"total":1}}}'
+    rc = None
+    for _ in range(50):
+        subprocess.run(["redis-cli", "-s", redis.socket, "publish", "crossings:updates", msg],
+                       stdout=subprocess.DEVNULL, check=True)
+        try:
+            rc = watch.wait(timeout=0.2)
+            break
+        except subprocess.TimeoutExpired:
+            pass
+    if rc is None:
+        watch.kill()
+        watch.wait()
+    tap("watch whose reader went away: ends at the next update, exit 0", rc == 0,
+        "still running" if rc is None else "exit %d" % rc)
+
 def test_watch_resubscribes():
     """Redis restarts under watch: it subscribes again and shows the next
     update."""
@@ -401,6 +432,7 @@ def main():
         test_watch_and_status(redis)
         test_long_range_and_bad_counts(redis)
         test_watch_many_flows(redis)
+        test_output_errors(redis)
         test_watch_resubscribes()
         test_ipv6_endpoint()
         test_password_from_environment()

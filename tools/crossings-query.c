@@ -700,6 +700,24 @@ resubscribe(const struct query *q, redisContext *lost)
 	return c;
 }
 
+/*
+ * Whether standard output took all that was printed: a full disk or a
+ * closed terminal would otherwise lose the answer without a word. A
+ * reader that went away (watch piped into head) ends the output, no
+ * error of ours.
+ */
+static bool
+output_ok(int *rc)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return true;
+	if (errno != EPIPE) {
+		fprintf(stderr, "crossings-query: standard output: %s\n", strerror(errno));
+		*rc = EXIT_USAGE;
+	}
+	return false;
+}
+
 static int
 run_watch(const struct query *q)
 {
@@ -709,6 +727,7 @@ run_watch(const struct query *q)
 	bool tty = isatty(STDOUT_FILENO);
 	long seen = 0;
 	char header[128];
+	int rc = 0;
 
 	if (c == NULL)
 		return EXIT_USAGE;
@@ -739,13 +758,16 @@ run_watch(const struct query *q)
 					fputs("\u2588", stdout);
 				putchar('\n');
 			}
-			fflush(stdout);
+			if (!output_ok(&rc)) {
+				freeReplyObject(r);
+				break;
+			}
 		}
 		freeReplyObject(r);
 	}
 	free(flows.v);
 	redisFree(c);
-	return 0;
+	return rc;
 }
 
 /* A nationality as the counters name it, fillers removed: one to
@@ -819,7 +841,7 @@ main(int argc, char **argv)
 	const char *from = NULL, *to = NULL, *mode = NULL;
 	unsigned int given = 0, taken;	/* OPTION_BITs */
 	char *end;
-	int opt;
+	int opt, rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	opterr = 0;
@@ -947,7 +969,7 @@ main(int argc, char **argv)
 				   "sex or age (the cross-tab is nat x sex x age)");
 	if (mode && strcmp(mode, "watch") == 0)
 		return run_watch(&q);
-	if (mode)
-		return run_status(&q);
-	return run_query(&q);
+	rc = mode ? run_status(&q) : run_query(&q);
+	output_ok(&rc);
+	return rc;
 }
