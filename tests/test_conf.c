@@ -202,6 +202,37 @@ START_TEST(missing_file)
 }
 END_TEST
 
+/* A file that is no text is refused at its first NUL, and one that
+ * cannot be read (a directory) as a missing one: /dev/zero used to be
+ * read for ever, as empty lines, and a directory as an empty file. */
+START_TEST(not_a_text_file)
+{
+	static const char text[] = "[node]\nname = a\0b\n";
+	char path[] = "/tmp/crossings-conf-XXXXXX";
+	int fd = mkstemp(path);
+	struct conf c;
+	char err[256];
+
+	ck_assert_int_eq(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
+	close(fd);
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_load(&c, path, err, sizeof(err)), -EINVAL);
+	unlink(path);
+	ck_assert_msg(strstr(err, ":2: a NUL byte: not a text file") != NULL, "%s", err);
+	conf_free(&c);
+
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_load(&c, "/dev/zero", err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "/dev/zero:1: a NUL byte: not a text file");
+	conf_free(&c);
+
+	conf_defaults(&c);
+	ck_assert_int_eq(conf_load(&c, "/tmp", err, sizeof(err)), -ENOENT);
+	ck_assert_str_eq(err, "/tmp: Is a directory");
+	conf_free(&c);
+}
+END_TEST
+
 START_TEST(prefixes)
 {
 	uint8_t family, addr[16], len;
@@ -317,6 +348,7 @@ main(void)
 	tcase_add_test(tc, errors_name_line_and_key);
 	tcase_add_test(tc, sections_without_keys);
 	tcase_add_test(tc, missing_file);
+	tcase_add_test(tc, not_a_text_file);
 	tcase_add_test(tc, prefixes);
 	tcase_add_test(tc, reload_keeps_checkpoint_places);
 	tcase_add_test(tc, reload_refuses_fixed_settings);

@@ -285,11 +285,25 @@ scan_lines(struct loader *ld)
 		snprintf(ld->err, ld->err_len, "%s: %s", ld->path, strerror(errno));
 		return -ENOENT;
 	}
-	while (fgets(buf, sizeof(buf), f) != NULL) {
+	for (;;) {
 		char *line, *eq, *comment;
-		size_t len = strlen(buf);
+		size_t len, end = sizeof(buf);
 
+		/* fgets() ends what it read with a NUL, the last one in the
+		 * buffer filled with non-NULs before: a NUL ahead of it came
+		 * from the file, which is no text (and one of NULs without a
+		 * newline, /dev/zero, would be read for ever as empty lines). */
+		memset(buf, 0xff, sizeof(buf));
+		if (fgets(buf, sizeof(buf), f) == NULL)
+			break;
+		len = strlen(buf);
+		while (buf[end - 1] != '\0')
+			end--;
 		lineno++;
+		if (end - 1 != len) {
+			fclose(f);
+			return fail(ld, lineno, "a NUL byte: not a text file");
+		}
 		if (len == sizeof(buf) - 1 && buf[len - 1] != '\n' && !feof(f)) {
 			fclose(f);
 			return fail(ld, lineno, "line too long");
@@ -341,6 +355,12 @@ scan_lines(struct loader *ld)
 			return -ENOMEM;
 		}
 		ix->entry_count++;
+	}
+	/* A directory opens, and fails at the first read. */
+	if (ferror(f)) {
+		snprintf(ld->err, ld->err_len, "%s: %s", ld->path, strerror(errno));
+		fclose(f);
+		return -ENOENT;
 	}
 	fclose(f);
 	return 0;
