@@ -67,6 +67,13 @@ fi
 "$MRZ_PARSE" "$tmp/does-not-exist" > /dev/null 2> "$tmp/err"; rc=$?
 expect "missing file exits 2" "$rc" 2
 expect "missing file: one line naming it" "$(wc -l < "$tmp/err" | tr -d ' ')$(grep -c does-not-exist "$tmp/err")" 11
+"$MRZ_PARSE" "$tmp" > /dev/null 2> "$tmp/err"; rc=$?
+expect "a directory: one line naming it and why, exit 2" "$rc:$(cat "$tmp/err")" \
+	"2:$MRZ_PARSE: $tmp: Is a directory"
+printf 'P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10\n' |
+	"$MRZ_PARSE" > /dev/full 2> "$tmp/err"; rc=$?
+expect "a full disk: one line naming standard output, exit 2" "$rc:$(cat "$tmp/err")" \
+	"2:$MRZ_PARSE: standard output: No space left on device"
 "$MRZ_PARSE" --bogus > /dev/null 2>&1; rc=$?
 expect "unknown option exits 2" "$rc" 2
 out=$("$MRZ_PARSE" --version); rc=$?

@@ -208,9 +208,15 @@ main(int argc, char **argv)
 	}
 	if (rb.lines > 0)
 		all_valid &= print_record(stdout, &rb);
-	if (ferror(in) || fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "%s: %s: read or write error\n", argv[0],
-			path != NULL ? path : "standard input");
+	/* Which side failed, and why: a directory given as FILE fails at
+	 * its first read, a full disk at the last write. */
+	if (ferror(in)) {
+		fprintf(stderr, "%s: %s: %s\n", argv[0],
+			path != NULL ? path : "standard input", strerror(errno));
+		return 2;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "%s: standard output: %s\n", argv[0], strerror(errno));
 		return 2;
 	}
 	if (in != stdin)
