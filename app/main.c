@@ -190,6 +190,8 @@ parse_options(int argc, char **argv, struct options *o)
 	while ((opt = getopt_long(argc, argv, "", longs, NULL)) != -1) {
 		switch (opt) {
 		case CONFIG:
+			if (*optarg == '\0')
+				return bad_option("--config", "expected a file");
 			o->config = optarg;
 			break;
 		case REDIS:
@@ -235,6 +237,10 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind < argc)
 		return bad_option(argv[optind], "unexpected argument");
+	/* Which one was meant cannot be told: counts printed and lost, or
+	 * published. */
+	if (o->no_redis && o->redis != NULL)
+		return bad_option("--redis", "and --no-redis: one or the other");
 	return 0;
 }
 
@@ -592,6 +598,10 @@ check_config(const char *path)
 	static struct conf conf;
 	char err[512];
 
+	if (*path == '\0') {
+		bad_option("--check-config", "expected a file");
+		return EXIT_USAGE;
+	}
 	conf_defaults(&conf);
 	if (conf_load(&conf, path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "crossings-ingest: %s\n", err);

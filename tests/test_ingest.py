@@ -533,6 +533,9 @@ def test_bad_command_lines():
         (None, ["--idle-exit", "soon"], "--idle-exit: expected"),
         (None, ["--frobnicate"], "--frobnicate: unknown option"),
         (None, ["--config", "/nonexistent/x.ini"], "/nonexistent/x.ini:"),
+        (None, ["--config", ""], "--config: expected a file"),
+        (None, ["--config", TMP], ": Is a directory"),
+        (None, ["--redis", "127.0.0.1:6379"], "--redis: and --no-redis: one or the other"),
     ]
     cap = Capture()
     cap.add(T0, udp_frame("10.17.0.21", "10.0.0.1", b"x"))
@@ -586,6 +589,15 @@ def test_check_config():
         p.returncode == 2 and not p.stdout and len(err.strip().splitlines()) == 1 and
         "%s:%d: [ingest] udp_port: unknown key" % (bad, CONFIG.count("\n") + 3) in err,
         "exit %d %r" % (p.returncode, err))
+    for path, want in (("", "--check-config: expected a file"),
+                       (TMP, "%s: Is a directory" % TMP),
+                       ("/dev/zero", "/dev/zero:1: a NUL byte: not a text file")):
+        p = subprocess.run([INGEST, "--check-config", path], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        tap("--check-config %r: one line, exit 2" % path.replace(TMP, "DIR"),
+            p.returncode == 2 and not p.stdout and
+            p.stderr.decode() == "crossings-ingest: %s\n" % want,
+            "exit %d %r" % (p.returncode, p.stderr))
 
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config")
