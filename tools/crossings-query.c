@@ -182,6 +182,9 @@ checked(redisContext *c, redisReply *r, const struct query *q)
 	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
 		fprintf(stderr, "crossings-query: redis %s: %s\n", q->redis,
 			r ? r->str : c->errstr);
+		if (r)
+			freeReplyObject(r);
+		redisFree(c);
 		exit(EXIT_USAGE);
 	}
 	return r;
@@ -349,9 +352,10 @@ print_rows(const struct query *q)
 	long long total = 0, max = 0;
 	unsigned int shown = row_count;
 
-	if (q->by == BY_HOUR || q->by == BY_DAY)
+	/* No row, no array: qsort() takes no NULL, even for none. */
+	if (row_count > 1 && (q->by == BY_HOUR || q->by == BY_DAY))
 		qsort(rows, row_count, sizeof(rows[0]), by_order);
-	else
+	else if (row_count > 1)
 		qsort(rows, row_count, sizeof(rows[0]), by_value);
 	for (unsigned int i = 0; i < row_count; i++) {
 		total += rows[i].value;
