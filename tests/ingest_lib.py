@@ -8,6 +8,7 @@ with a model written from docs/ alone: nothing here shares code with
 the pipeline.
 """
 
+import atexit
 import calendar
 import collections
 import datetime
@@ -15,6 +16,7 @@ import json
 import os
 import random
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -310,6 +312,41 @@ class Result:
 
 _runs = 0
 
+# --- DPDK's runtime directories ---------------------------------------------
+
+# Every EAL process keeps its shared files (config, memory segment
+# arrays: 6 MB with -m 512, the telemetry socket) in a directory named
+# after its --file-prefix, and leaves them there when it exits. With a
+# prefix of their own per run, a suite would leave a gigabyte behind,
+# in /run, a tmpfs on most systems.
+_prefixes = set()
+
+
+def runtime_dir(prefix):
+    """Where the EAL keeps the files of a --file-prefix (as DPDK names
+    it: /var/run/dpdk/PREFIX for root)."""
+    base = "/var/run" if os.geteuid() == 0 else os.environ.get("XDG_RUNTIME_DIR", "/tmp")
+    return os.path.join(base, "dpdk", prefix)
+
+
+def eal_prefix(prefix):
+    """A --file-prefix whose runtime directory is removed at the end of
+    the test run, if not before."""
+    _prefixes.add(prefix)
+    return prefix
+
+
+def remove_runtime_dir(prefix):
+    """Once the process with that prefix has ended."""
+    shutil.rmtree(runtime_dir(prefix), ignore_errors=True)
+    _prefixes.discard(prefix)
+
+
+@atexit.register
+def _remove_runtime_dirs():
+    for prefix in list(_prefixes):
+        remove_runtime_dir(prefix)
+
 
 def run_ingest(binary, captures, config=None, extra=(), workers=1, timeout=60,
                memory_mb=512, port_per_capture=False):
@@ -326,17 +363,20 @@ def run_ingest(binary, captures, config=None, extra=(), workers=1, timeout=60,
     # ownership across workers that is tested here, not speed.
     cpus = os.cpu_count() or 1
     cores = ",".join("%d@%d" % (i, min(i, cpus - 1)) for i in range(workers + 1))
+    prefix = eal_prefix("crossings-test-%d-%d" % (os.getpid(), _runs))
     cmd = [binary, "--no-pci", "--no-huge", "-m", str(memory_mb), "--lcores", cores,
-           "--file-prefix", "crossings-test-%d-%d" % (os.getpid(), _runs),
-           "--log-level", "lib.eal:warning"]
+           "--file-prefix", prefix, "--log-level", "lib.eal:warning"]
     for vdev in vdevs:
         cmd += ["--vdev", vdev]
     cmd += ["--", "--no-redis", "--idle-exit", "1", "--stats-interval", "0"]
     if config:
         cmd += ["--config", config]
     cmd += list(extra)
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          timeout=timeout)
+    try:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=timeout)
+    finally:
+        remove_runtime_dir(prefix)
     return Result(proc)
 
 
@@ -517,7 +557,7 @@ def ingest_command(binary, vdev, prefix, config=None, extra=(), memory_mb=512,
     cpus = os.cpu_count() or 1
     cores = ",".join("%d@%d" % (i, min(i, cpus - 1)) for i in range(workers + 1))
     cmd = [binary, "--no-pci", "--no-huge", "-m", str(memory_mb), "--lcores", cores,
-           "--file-prefix", prefix, "--log-level", "lib.eal:warning",
+           "--file-prefix", eal_prefix(prefix), "--log-level", "lib.eal:warning",
            "--vdev", vdev, "--", "--stats-interval", "0"]
     if config:
         cmd += ["--config", config]

@@ -19,7 +19,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ingest_lib  # noqa: E402
-from ingest_lib import tap, tap_end, RedisServer, diff, ingest_command  # noqa: E402
+from ingest_lib import tap, tap_end, RedisServer, diff, eal_prefix, ingest_command  # noqa: E402
 
 GEN, INGEST, QUERY = (os.path.abspath(a) for a in sys.argv[1:4])
 VERSION = sys.argv[4]
@@ -155,7 +155,8 @@ def test_versions():
     """Every program names the release it belongs to, and the libraries
     that matter for a report: DPDK for the node, hiredis for queries."""
     ingest = [INGEST, "--no-pci", "--no-huge", "-m", "64", "--log-level", "lib.eal:error",
-              "--file-prefix", "crossings-e2e-version-%d" % os.getpid(), "--", "--version"]
+              "--file-prefix", eal_prefix("crossings-e2e-version-%d" % os.getpid()), "--",
+              "--version"]
     for name, cmd, rest in (("crossings-gen", [GEN, "--version"], ""),
                             ("crossings-ingest", ingest, " (DPDK 22.11"),
                             ("crossings-ingest", [INGEST, "--version"], " (DPDK 22.11"),

@@ -17,8 +17,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ingest_lib import (tap, tap_end, CONFIG, Capture, Doc, Model, corrupt, diff, framed,  # noqa: E402
-                        ms, run_ingest, udp_frame)
+from ingest_lib import (tap, tap_end, CONFIG, Capture, Doc, Model, corrupt, diff,  # noqa: E402
+                        eal_prefix, framed, ms, run_ingest, runtime_dir, udp_frame)
 
 INGEST, PCAP_WRITE = sys.argv[1], sys.argv[2]
 TMP = tempfile.mkdtemp(prefix="crossings-ingest-test-")
@@ -666,7 +666,7 @@ def telemetry_stats(prefix, settle=0):
     settle seconds after its socket appears; or {"error": ...}."""
     import socket
     import time
-    path = "/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix
+    path = os.path.join(runtime_dir(prefix), "dpdk_telemetry.v2")
     try:
         for _ in range(100):
             if os.path.exists(path):
@@ -1069,7 +1069,7 @@ def test_no_file_keeps_personal_data():
         p = "%s-%s" % (prefix, name)
         cpus = os.cpu_count() or 1
         cmd = [INGEST, "--no-pci", "-m", "256", "--lcores", "0@0,1@%d" % min(1, cpus - 1),
-               "--file-prefix", p, "--log-level", "lib.eal:warning"] + eal_extra + [
+               "--file-prefix", eal_prefix(p), "--log-level", "lib.eal:warning"] + eal_extra + [
                "--vdev", "net_pcap0,rx_pcap=%s,infinite_rx=1" % pcap, "--",
                "--no-redis", "--config", config, "--mbufs", "4096",
                "--stats-interval", "1"]

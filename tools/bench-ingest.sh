@@ -32,7 +32,8 @@ tools/install-deps.sh dpdk-dev >/dev/null
 tools/build.sh >/dev/null
 
 work=$(mktemp -d /tmp/crossings-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+. tools/eal-runtime.sh
+trap 'eal_runtime_remove bench-ingest-$$ bench-testpmd-$$; rm -rf "$work"' EXIT
 
 # Hugepages where we may set them up (root); else plain memory.
 mem=(--no-huge -m 2048)
@@ -57,7 +58,7 @@ eal=(-l 0,1 "${mem[@]}" --no-pci --log-level lib.eal:error)
 # take turns with the busy-polling worker, which says nothing about
 # publishing.
 . tools/redis-private.sh
-trap 'redis_stop; rm -rf "$work"' EXIT
+trap 'redis_stop; eal_runtime_remove bench-ingest-$$ bench-testpmd-$$; rm -rf "$work"' EXIT
 REDIS_CPU=0 redis_start "$work"
 printf '[redis]\nunix = %s\nflush_interval_ms = 100\n' "$work/redis.sock" \
 	>>"$work/bench.ini"

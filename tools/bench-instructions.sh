@@ -33,7 +33,8 @@ tools/build.sh >/dev/null
 
 work=$(mktemp -d /tmp/crossings-instructions.XXXXXX)
 pid=
-trap '[ -z "$pid" ] || kill -9 $pid 2>/dev/null; rm -rf "$work"' EXIT
+. tools/eal-runtime.sh
+trap '[ -z "$pid" ] || kill -9 $pid 2>/dev/null; eal_runtime_remove bench-instructions-$$; rm -rf "$work"' EXIT
 . tools/bench-capture.sh
 bench_capture "$work" "$docs"
 bench_config "$work" "$docs" "$prefill"

@@ -14,7 +14,8 @@ tools/build.sh
 
 work=$(mktemp -d /tmp/crossings-demo.XXXXXX)
 . tools/redis-private.sh
-trap 'redis_stop; rm -rf "$work"' EXIT
+. tools/eal-runtime.sh
+trap 'redis_stop; eal_runtime_remove "crossings-demo-$$"; rm -rf "$work"' EXIT
 redis_start "$work"
 query() { build/tools/crossings-query --redis "unix:$work/redis.sock" "$@"; }
 

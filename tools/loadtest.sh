@@ -30,9 +30,11 @@ tools/build.sh
 work=$(mktemp -d /tmp/crossings-loadtest.XXXXXX)
 ns=crossings-load-$$
 . tools/redis-private.sh
+. tools/eal-runtime.sh
 cleanup() {
 	ip netns del "$ns" 2>/dev/null || true
 	redis_stop
+	eal_runtime_remove "crossings-load-$$"
 	rm -rf "$work"
 }
 trap cleanup EXIT
