@@ -343,6 +343,53 @@ def test_output_errors(redis):
     tap("watch whose reader went away: ends at the next update, exit 0", rc == 0,
         "still running" if rc is None else "exit %d" % rc)
 
+
+def test_sums_at_the_limit(redis):
+    """Counters of up to 10^15 each (more is no count): 9,000 of them sum
+    exactly; 9,300 would pass the range of a count, which is said, not
+    wrapped round. Watch takes an update's counts the same way."""
+    redis.cli("SADD", "crossings:checkpoints", "huge")
+    try:
+        for fields, ok in ((9000, True), (9300, False)):
+            redis.cli("DEL", "crossings:huge:entry:all")
+            redis.cli(text="HSET crossings:huge:entry:all " + " ".join(
+                "nat:A%04d 1000000000000000" % i for i in range(fields)))
+            rc, out, err = query(redis, "--checkpoint", "huge", "--by", "nat", "--top", "1")
+            if ok:
+                tap("9,000 counters of 10^15: summed exactly, exit 0", rc == 0 and
+                    out.splitlines()[-1].split() == ["total", "9000000000000000000"] and
+                    out.splitlines()[1].count("\u2588") == 40, out + err)
+            else:
+                tap("9,300 counters of 10^15: the sum is refused, one line, exit 2",
+                    rc == 2 and out == "" and err == "crossings-query: a sum of counters "
+                    "beyond 9223372036854775807\n", out + err)
+    finally:
+        redis.cli("SREM", "crossings:checkpoints", "huge")
+        redis.cli("DEL", "crossings:huge:entry:all")
+    msg = ('{"node":"n","seq":1,"time_ms":1,"buckets":{'
+           '"a:exit:2022092714":{"total":99999999999999999999},'
+           '"b:exit:2022092714":{"total":-5},'
+           '"c:exit:2022092714":{"total":1000000000000000},'
+           '"c:exit:2022092715":{"total":1000000000000000}}}')
+    watch = subprocess.Popen([QUERY, "--redis", "unix:" + redis.socket, "watch",
+                              "--count", "1"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    time.sleep(0.5)
+    subprocess.run(["redis-cli", "-s", redis.socket, "publish", "crossings:updates", msg],
+                   stdout=subprocess.DEVNULL, check=True)
+    try:
+        out, err = watch.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        watch.kill()
+        out, err = watch.communicate()
+    rows = {l.split()[0]: l.split()[1:3] for l in out.decode().splitlines()
+            if l[:2] in ("a:", "b:", "c:")}
+    tap("watch: counts out of range or negative taken as 0, the others summed",
+        watch.returncode == 0 and rows == {
+            "a:exit": ["0", "+0"], "b:exit": ["0", "+0"],
+            "c:exit": ["2000000000000000", "+2000000000000000"]} and
+        "runtime error" not in err.decode(), "%r %s" % (rows, err.decode()))
+
 def test_watch_resubscribes():
     """Redis restarts under watch: it subscribes again and shows the next
     update."""
@@ -410,7 +457,8 @@ def long_range_and_bad_counts(redis):
                          "2023-01-01T00", "--to", last)
     tap("5,000 hours by hour, table: the whole total",
         rc == 0 and out.splitlines()[-1].split() == ["total", str(want)], out[-300:] + err)
-    for value in ("abc", "12x", "-3", "99999999999999999999"):
+    for value in ("abc", "12x", "-3", "99999999999999999999", "9223372036854775807",
+                  "1000000000000001"):
         subprocess.run(["redis-cli", "-s", redis.socket, "hset",
                         "crossings:bad-count:entry:all", "nat:RUS", value],
                        stdout=subprocess.DEVNULL, check=True)
@@ -433,6 +481,7 @@ def main():
         test_long_range_and_bad_counts(redis)
         test_watch_many_flows(redis)
         test_output_errors(redis)
+        test_sums_at_the_limit(redis)
         test_watch_resubscribes()
         test_ipv6_endpoint()
         test_password_from_environment()

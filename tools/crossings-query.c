@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,6 +27,10 @@
 #define EXIT_USAGE 2
 #define PASSWORD_VARIABLE "CROSSINGS_REDIS_PASSWORD"
 #define NAME_MAX_ 64
+/* More than any count of crossings can be (a hundred thousand times
+ * the world's people): only text something else wrote. Under it, sums
+ * of thousands of counters stay far inside a long long. */
+#define COUNT_MAX 1000000000000000LL
 
 enum by { BY_NONE, BY_NAT, BY_SEX, BY_AGE, BY_DOC, BY_CHECKPOINT,
 	  BY_DIRECTION, BY_HOUR, BY_DAY };
@@ -222,7 +227,7 @@ count_of(const char *key, const char *field, const char *value)
 
 	errno = 0;
 	n = strtoll(value, &end, 10);
-	if (errno != 0 || end == value || *end != '\0' || n < 0) {
+	if (errno != 0 || end == value || *end != '\0' || n < 0 || n > COUNT_MAX) {
 		fprintf(stderr, "crossings-query: %s %s: \"%.40s\" is not a count\n",
 			key, field, value);
 		exit(EXIT_USAGE);
@@ -230,12 +235,37 @@ count_of(const char *key, const char *field, const char *value)
 	return n;
 }
 
+/* a + b, for sums of counts; one beyond a long long ends the program
+ * rather than wrapping round. */
+static long long
+sum_of(long long a, long long b)
+{
+	long long sum;
+
+	if (__builtin_add_overflow(a, b, &sum)) {
+		fprintf(stderr, "crossings-query: a sum of counters beyond %lld\n",
+			LLONG_MAX);
+		exit(EXIT_USAGE);
+	}
+	return sum;
+}
+
+/* Bars: a row's share of the largest, in 40 blocks, rounded up; in
+ * 128 bits, since 40 times a sum may not fit in 64. */
+static int
+bar_width(long long value, long long max)
+{
+	if (max <= 0 || value <= 0)
+		return 0;
+	return (int)(((__int128)value * 40 + max - 1) / max);
+}
+
 static void
 add_row(const char *label, long long value, long long order)
 {
 	for (unsigned int i = 0; i < row_count; i++) {
 		if (strcmp(rows[i].label, label) == 0) {
-			rows[i].value += value;
+			rows[i].value = sum_of(rows[i].value, value);
 			return;
 		}
 	}
@@ -358,7 +388,7 @@ print_rows(const struct query *q)
 	else if (row_count > 1)
 		qsort(rows, row_count, sizeof(rows[0]), by_value);
 	for (unsigned int i = 0; i < row_count; i++) {
-		total += rows[i].value;
+		total = sum_of(total, rows[i].value);
 		if (rows[i].value > max)
 			max = rows[i].value;
 	}
@@ -390,7 +420,7 @@ print_rows(const struct query *q)
 	}
 	printf("%-16s %12s\n", what, "crossings");
 	for (unsigned int i = 0; i < shown; i++) {
-		int width = max ? (int)((rows[i].value * 40 + max - 1) / max) : 0;
+		int width = bar_width(rows[i].value, max);
 
 		printf("%-16s %12lld  ", rows[i].label, rows[i].value);
 		for (int b = 0; b < width; b++)
@@ -617,6 +647,28 @@ flow_of(struct flows *f, const char *name)
 	return &f->v[f->n++];
 }
 
+/* A count in an update: a decimal up to COUNT_MAX, else 0. Updates are
+ * the pipeline's, but anyone who may publish on Redis can send one. */
+static long long
+update_count(const char *s)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	return errno == 0 && end != s && n >= 0 && n <= COUNT_MAX ? n : 0;
+}
+
+/* Watch runs on through anything it is sent: a sum stops at the top. */
+static long long
+saturated_sum(long long a, long long b)
+{
+	long long sum;
+
+	return __builtin_add_overflow(a, b, &sum) ? LLONG_MAX : sum;
+}
+
 static void
 watch_message(const char *msg, struct flows *flows, char *header,
 	      size_t header_len)
@@ -629,7 +681,7 @@ watch_message(const char *msg, struct flows *flows, char *header,
 	if (n)
 		sscanf(n + 8, "%63[^\"]", node);
 	if ((n = strstr(msg, "\"seq\":")))
-		seq = atoll(n + 6);
+		seq = strtoll(n + 6, NULL, 10);
 	snprintf(header, header_len, "node %s flush %lld", node, seq);
 	for (unsigned int i = 0; i < flows->n; i++)
 		flows->v[i].last = 0;
@@ -653,13 +705,13 @@ watch_message(const char *msg, struct flows *flows, char *header,
 			return;
 		t = strstr(end, "\"total\":");
 		if (t && t < close)
-			total = atoll(t + 8);
+			total = update_count(t + 8);
 		/* Drop the hour: flows are per checkpoint and direction. */
 		len = strrchr(bucket, ':') ? (size_t)(strrchr(bucket, ':') - bucket) : strlen(bucket);
 		snprintf(name, sizeof(name), "%.*s", (int)len, bucket);
 		flow = flow_of(flows, name);
-		flow->total += total;
-		flow->last += total;
+		flow->total = saturated_sum(flow->total, total);
+		flow->last = saturated_sum(flow->last, total);
 		p = close + 1;
 		if (*p == ',')
 			p++;
@@ -758,7 +810,7 @@ run_watch(const struct query *q)
 				const struct flow *f = &flows.v[i];
 
 				printf("%-32s %10lld %+8lld  ", f->name, f->total, f->last);
-				for (long long b = 0; b < (f->total * 40 + max - 1) / max; b++)
+				for (int b = 0; b < bar_width(f->total, max); b++)
 					fputs("\u2588", stdout);
 				putchar('\n');
 			}
