@@ -589,11 +589,15 @@ def test_check_config():
         p.returncode == 2 and not p.stdout and len(err.strip().splitlines()) == 1 and
         "%s:%d: [ingest] udp_port: unknown key" % (bad, CONFIG.count("\n") + 3) in err,
         "exit %d %r" % (p.returncode, err))
+    nul = write_config("[node]\nname = a\0b\n", "nul.ini")
     for path, want in (("", "--check-config: expected a file"),
                        (TMP, "%s: Is a directory" % TMP),
-                       ("/dev/zero", "/dev/zero:1: a NUL byte: not a text file")):
+                       ("/dev/zero", "/dev/zero: not a regular file"),
+                       ("/dev/stdin", "/dev/stdin: not a regular file"),
+                       (nul, "%s:2: a NUL byte: not a text file" % nul)):
         p = subprocess.run([INGEST, "--check-config", path], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=60)
+                           stderr=subprocess.PIPE, input=open(example).read().encode()
+                           if path == "/dev/stdin" else None, timeout=60)
         tap("--check-config %r: one line, exit 2" % path.replace(TMP, "DIR"),
             p.returncode == 2 and not p.stdout and
             p.stderr.decode() == "crossings-ingest: %s\n" % want,

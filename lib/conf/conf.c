@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <rte_cfgfile.h>
 
@@ -280,9 +281,19 @@ scan_lines(struct loader *ld)
 	char buf[1024];
 	unsigned int lineno = 0;
 	FILE *f = fopen(ld->path, "r");
+	struct stat st = { 0 };
 
 	if (f == NULL) {
 		snprintf(ld->err, ld->err_len, "%s: %s", ld->path, strerror(errno));
+		return -ENOENT;
+	}
+	/* The file is read twice (here for its line numbers, then by
+	 * rte_cfgfile) and again at each reload: a pipe would give nothing
+	 * the second time, a directory nothing at all, /dev/zero no end. */
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(ld->err, ld->err_len, "%s: %s", ld->path,
+			 S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
+		fclose(f);
 		return -ENOENT;
 	}
 	for (;;) {
@@ -291,8 +302,7 @@ scan_lines(struct loader *ld)
 
 		/* fgets() ends what it read with a NUL, the last one in the
 		 * buffer filled with non-NULs before: a NUL ahead of it came
-		 * from the file, which is no text (and one of NULs without a
-		 * newline, /dev/zero, would be read for ever as empty lines). */
+		 * from the file, which is no text. */
 		memset(buf, 0xff, sizeof(buf));
 		if (fgets(buf, sizeof(buf), f) == NULL)
 			break;
@@ -356,7 +366,6 @@ scan_lines(struct loader *ld)
 		}
 		ix->entry_count++;
 	}
-	/* A directory opens, and fails at the first read. */
 	if (ferror(f)) {
 		snprintf(ld->err, ld->err_len, "%s: %s", ld->path, strerror(errno));
 		fclose(f);
