@@ -13,13 +13,21 @@ rate=(--pps 20000)
 qpairs=1
 travellers=50000
 workers=1
+# number OPTION VALUE: VALUE, a whole number from 1, or exit 2 naming it.
+number() {
+	[[ $2 =~ ^[1-9][0-9]*$ ]] || { echo "loadtest: $1: expected a number from 1" >&2; exit 2; }
+	echo "$2"
+}
 while [ $# -gt 0 ]; do
 	case $1 in
-	--pps) rate=(--pps "$2"); shift 2 ;;
+	--pps|--qpairs|--travellers|--workers)
+		[ $# -ge 2 ] || { echo "loadtest: $1: needs a value" >&2; exit 2; }
+		value=$(number "$1" "$2") || exit 2 ;;&
+	--pps) rate=(--pps "$value"); shift 2 ;;
 	--topspeed) rate=(--topspeed); shift ;;
-	--qpairs) qpairs=$2; shift 2 ;;
-	--travellers) travellers=$2; shift 2 ;;
-	--workers) workers=$2; shift 2 ;;
+	--qpairs) qpairs=$value; shift 2 ;;
+	--travellers) travellers=$value; shift 2 ;;
+	--workers) workers=$value; shift 2 ;;
 	*) echo "loadtest: $1: unknown option" >&2; exit 2 ;;
 	esac
 done
