@@ -28,6 +28,12 @@ seconds=${1:-10}
 docs=${2:-4096}
 prefill=${3:-1000000}
 rounds=${4:-3}
+[[ $seconds =~ ^[1-9][0-9]*$ && $docs =~ ^[1-9][0-9]*$ && $prefill =~ ^[0-9]+$ &&
+   $rounds =~ ^[1-9][0-9]*$ ]] || {
+	echo "usage: tools/bench-ingest.sh [SECONDS] [DOCS] [PREFILL] [ROUNDS]" \
+		"(whole numbers; PREFILL may be 0)" >&2
+	exit 2
+}
 tools/install-deps.sh dpdk-dev >/dev/null
 tools/build.sh >/dev/null
 
@@ -115,7 +121,10 @@ for i in range(1, rounds + 1):
     sr = ingest("%s/ingest-redis.%d.log" % (work, i))
     sb = testpmd("%s/testpmd.%d.log" % (work, i))
     if not sa or not sr or not sb:
-        sys.exit("bench-ingest: no figures in round %d (see logs)" % i)
+        # The logs go with the work directory: say what most likely happened.
+        sys.exit("bench-ingest: no figures in round %d: a program stopped, or the "
+                 "rounds are too short to measure (the first second of each is "
+                 "start-up); try more SECONDS" % i)
     a.append(med(sa)); r.append(med(sr)); b.append(med(sb)); best.append(max(sa))
     x, y = split("%s/ingest.%d.log" % (work, i))
     rx.append(x); rest.append(y)

@@ -25,6 +25,12 @@ docs=${1:-4096}
 prefill=${2:-100000}
 seconds=${3:-15}
 window=${4:-}
+[[ $docs =~ ^[1-9][0-9]*$ && $prefill =~ ^[0-9]+$ && $seconds =~ ^[1-9][0-9]*$ &&
+   $window =~ ^([1-9][0-9]*)?$ ]] || {
+	echo "usage: tools/bench-instructions.sh [DOCS] [PREFILL] [SECONDS] [WINDOW_S]" \
+		"(whole numbers; PREFILL may be 0)" >&2
+	exit 2
+}
 # The vdev holds the whole capture in mbufs.
 mbufs=$((2 * docs + 8192))
 memory=$((1024 + 2 * docs / 256))
