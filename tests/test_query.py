@@ -289,11 +289,9 @@ def test_watch_and_status(redis):
         and "last flush" in out, out + err)
 
 
-def test_watch_many_flows(redis):
-    """An update of 300 checkpoint-direction pairs (a hundred checkpoints
-    watched together): a row for every one."""
-    buckets = ",".join('"cp-%d:exit:2022092714":{"total":%d}' % (i, i + 1) for i in range(300))
-    msg = '{"node":"n","seq":1,"time_ms":1,"buckets":{%s}}' % buckets
+def watch_one(redis, msg):
+    """watch --count 1 while msg is published: its exit status, output
+    and errors (bytes)."""
     watch = subprocess.Popen([QUERY, "--redis", "unix:" + redis.socket, "watch",
                               "--count", "1"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
@@ -305,10 +303,19 @@ def test_watch_many_flows(redis):
     except subprocess.TimeoutExpired:
         watch.kill()
         out, err = watch.communicate()
+    return watch.returncode, out, err
+
+
+def test_watch_many_flows(redis):
+    """An update of 300 checkpoint-direction pairs (a hundred checkpoints
+    watched together): a row for every one."""
+    buckets = ",".join('"cp-%d:exit:2022092714":{"total":%d}' % (i, i + 1) for i in range(300))
+    msg = '{"node":"n","seq":1,"time_ms":1,"buckets":{%s}}' % buckets
+    rc, out, err = watch_one(redis, msg)
     rows = {l.split()[0]: int(l.split()[1]) for l in out.decode().splitlines()
             if l.startswith("cp-")}
     tap("watch: an update of 300 checkpoint-direction pairs, a row each",
-        watch.returncode == 0 and len(rows) == 300 and rows.get("cp-299:exit") == 300,
+        rc == 0 and len(rows) == 300 and rows.get("cp-299:exit") == 300,
         "%d rows %s" % (len(rows), err.decode()))
 
 
@@ -371,21 +378,11 @@ def test_sums_at_the_limit(redis):
            '"b:exit:2022092714":{"total":-5},'
            '"c:exit:2022092714":{"total":1000000000000000},'
            '"c:exit:2022092715":{"total":1000000000000000}}}')
-    watch = subprocess.Popen([QUERY, "--redis", "unix:" + redis.socket, "watch",
-                              "--count", "1"], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
-    time.sleep(0.5)
-    subprocess.run(["redis-cli", "-s", redis.socket, "publish", "crossings:updates", msg],
-                   stdout=subprocess.DEVNULL, check=True)
-    try:
-        out, err = watch.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        watch.kill()
-        out, err = watch.communicate()
+    rc, out, err = watch_one(redis, msg)
     rows = {l.split()[0]: l.split()[1:3] for l in out.decode().splitlines()
             if l[:2] in ("a:", "b:", "c:")}
     tap("watch: counts out of range or negative taken as 0, the others summed",
-        watch.returncode == 0 and rows == {
+        rc == 0 and rows == {
             "a:exit": ["0", "+0"], "b:exit": ["0", "+0"],
             "c:exit": ["2000000000000000", "+2000000000000000"]} and
         "runtime error" not in err.decode(), "%r %s" % (rows, err.decode()))
