@@ -274,6 +274,16 @@ push(unsigned int **array, unsigned int count, unsigned int value)
 	return 0;
 }
 
+/* The file as a whole cannot be read: "FILE: why". Closes f, if open. */
+static int
+unreadable(struct loader *ld, FILE *f, const char *why)
+{
+	snprintf(ld->err, ld->err_len, "%s: %s", ld->path, why);
+	if (f != NULL)
+		fclose(f);
+	return -ENOENT;
+}
+
 static int
 scan_lines(struct loader *ld)
 {
@@ -283,19 +293,14 @@ scan_lines(struct loader *ld)
 	FILE *f = fopen(ld->path, "r");
 	struct stat st = { 0 };
 
-	if (f == NULL) {
-		snprintf(ld->err, ld->err_len, "%s: %s", ld->path, strerror(errno));
-		return -ENOENT;
-	}
+	if (f == NULL)
+		return unreadable(ld, NULL, strerror(errno));
 	/* The file is read twice (here for its line numbers, then by
 	 * rte_cfgfile) and again at each reload: a pipe would give nothing
 	 * the second time, a directory nothing at all, /dev/zero no end. */
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(ld->err, ld->err_len, "%s: %s", ld->path,
-			 S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
-		fclose(f);
-		return -ENOENT;
-	}
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
+		return unreadable(ld, f, S_ISDIR(st.st_mode) ? strerror(EISDIR) :
+				  "not a regular file");
 	for (;;) {
 		char *line, *eq, *comment;
 		size_t len, end = sizeof(buf);
@@ -366,11 +371,8 @@ scan_lines(struct loader *ld)
 		}
 		ix->entry_count++;
 	}
-	if (ferror(f)) {
-		snprintf(ld->err, ld->err_len, "%s: %s", ld->path, strerror(errno));
-		fclose(f);
-		return -ENOENT;
-	}
+	if (ferror(f))
+		return unreadable(ld, f, strerror(errno));
 	fclose(f);
 	return 0;
 }
