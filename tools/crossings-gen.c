@@ -259,9 +259,6 @@ struct writer {
 	int64_t live_start_us;
 };
 
-/* A capture could not be written: the scenario stops there. */
-static bool write_failed;
-
 static uint16_t
 csum_fold(uint32_t s)
 {
@@ -293,10 +290,8 @@ emit(struct writer *w, int64_t time_ms, const uint8_t *frame, size_t len)
 	w->frames++;
 	/* pcap_dump() returns nothing: a full disk shows in the stream,
 	 * and errno still holds its reason right after. */
-	if (w->error == 0 && ferror(pcap_dump_file(w->dump))) {
+	if (w->error == 0 && ferror(pcap_dump_file(w->dump)))
 		w->error = errno != 0 ? errno : EIO;
-		write_failed = true;
-	}
 }
 
 /* Ethernet, the scanner's VLAN tags, IPv4 or IPv6, UDP, payload. */
@@ -474,6 +469,16 @@ count(struct generator *g, const struct scan *s, uint32_t profile)
 
 	agg_table_add(g->expected, agg_bucket(sc->checkpoint, sc->direction,
 					      agg_hour_of(s->time_ms)), profile, 1);
+}
+
+/* A capture could not be written: the scenario stops there. */
+static bool
+capture_failed(const struct generator *g)
+{
+	for (unsigned int i = 0; i < g->o.files; i++)
+		if (g->w[i].error != 0)
+			return true;
+	return false;
 }
 
 static void
@@ -1238,7 +1243,7 @@ main(int argc, char **argv)
 					       scanners[si].direction) / same;
 		}
 	per_weight = total_weight > 0 ? g.o.travellers / total_weight : 0;
-	for (int64_t h = g.o.start_ms; (h < end_ms || heap_len > 0) && !write_failed;
+	for (int64_t h = g.o.start_ms; (h < end_ms || heap_len > 0) && !capture_failed(&g);
 	     h += HOUR_MS) {
 		if (h < end_ms)
 			generate_hour(&g, h, per_weight, carry);
