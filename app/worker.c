@@ -85,10 +85,11 @@ worker_free(struct worker *w)
 }
 
 static void
-count_in_table(struct worker *w, uint64_t bucket, uint32_t profile)
+count_in_table(struct worker *w, uint64_t bucket, uint32_t profile,
+	       uint64_t n)
 {
-	if (agg_table_add(w->agg, bucket, profile, 1) != 0)
-		COUNT(w, agg_nomem, 1);
+	if (agg_table_add(w->agg, bucket, profile, n) != 0)
+		COUNT(w, agg_nomem, n);
 }
 
 /* A crossing's profile, with its age on the event's UTC day. */
@@ -144,22 +145,39 @@ own_records(struct worker *w, const struct record_msg *m, unsigned int n)
 	for (unsigned int j = 0; j < k; j++)
 		dup[index[j]] = seen[j];
 
+	/* A batch's records mostly share their hour and checkpoint, and
+	 * re-scans and invalid records their profile: each run of equal
+	 * (bucket, profile) is counted with one add. */
+	uint64_t run_bucket = 0, run = 0;
+	uint32_t run_profile = 0;
+
 	for (unsigned int i = 0; i < n; i++) {
+		uint32_t profile;
+
 		if (retransmitted[i]) {
 			COUNT(w, records[RECORD_RETRANSMISSION], 1);
+			continue;
 		} else if (m[i].error != 0) {
 			COUNT(w, records[RECORD_INVALID], 1);
 			COUNT(w, invalid_by[__builtin_ctz(m[i].error)], 1);
-			count_in_table(w, m[i].bucket, AGG_PROFILE_INVALID);
+			profile = AGG_PROFILE_INVALID;
 		} else if (dup[i]) {
 			COUNT(w, records[RECORD_DUP], 1);
-			count_in_table(w, m[i].bucket, AGG_PROFILE_DUP);
+			profile = AGG_PROFILE_DUP;
 		} else {
 			COUNT(w, records[RECORD_CROSSING], 1);
-			count_in_table(w, m[i].bucket,
-				       crossing_profile(w, &m[i]));
+			profile = crossing_profile(w, &m[i]);
 		}
+		if (run != 0 && (m[i].bucket != run_bucket || profile != run_profile)) {
+			count_in_table(w, run_bucket, run_profile, run);
+			run = 0;
+		}
+		run_bucket = m[i].bucket;
+		run_profile = profile;
+		run++;
 	}
+	if (run != 0)
+		count_in_table(w, run_bucket, run_profile, run);
 }
 
 static void
