@@ -462,8 +462,13 @@ reload(struct ingest *ing, const struct options *o, struct output *out)
 		   ing->conf.checkpoint_count, ing->conf.scanner_count);
 }
 
-/* Runs until a signal, or until no frame came for idle_exit_s. */
-static void
+/*
+ * Runs until a signal, or until no frame came for idle_exit_s. Returns
+ * the seconds from its start to the last frame it saw arrive (0 when
+ * none came): the final rate is over the time traffic flowed, not over
+ * an --idle-exit wait that follows it.
+ */
+static double
 control_loop(struct ingest *ing, const struct options *o, struct output *out)
 {
 	uint64_t start = rte_rdtsc(), last_change = start, last_stats = start;
@@ -500,6 +505,7 @@ control_loop(struct ingest *ing, const struct options *o, struct output *out)
 	}
 	if (signalled)
 		INGEST_LOG(INFO, "SIG%s: stopping", sigabbrev_np((int)signalled));
+	return (double)(last_change - start) / rte_get_tsc_hz();
 }
 
 /* Workers stop receiving, send what they hold to its owners, and every
@@ -627,6 +633,7 @@ main(int argc, char **argv)
 	uint16_t port, port_count, queues[RTE_MAX_ETHPORTS], rxd[RTE_MAX_ETHPORTS];
 	unsigned int lcore, worker_lcore[WORKERS_MAX];
 	unsigned int next_worker = 0, mbufs;
+	double receiving_s;
 	int rc, status = 0;
 	/* Personal data never reaches a file (docs/deployment.md). */
 	bool unlink_hugepages = keeps_hugepage_files(argc, argv);
@@ -806,12 +813,12 @@ main(int argc, char **argv)
 	for (unsigned int i = 0; i < ing.worker_count; i++)
 		rte_eal_remote_launch(worker_main, ing.workers[i], worker_lcore[i]);
 
-	control_loop(&ing, &opts, &output);
+	receiving_s = control_loop(&ing, &opts, &output);
 
 	/* Teardown as l3fwd: workers, final stats, ports, pools, then the
 	 * last flush (or the JSON). */
 	stop_workers(&ing);
-	stats_line(&ing, "final", 0, NULL);
+	stats_line(&ing, "final", receiving_s, NULL);
 	RTE_ETH_FOREACH_DEV(port) {
 		port_summary(port);
 		rte_eth_dev_stop(port);

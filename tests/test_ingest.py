@@ -15,6 +15,7 @@ import shutil
 import struct
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ingest_lib import (tap, tap_end, CONFIG, Capture, Doc, Model, corrupt, diff,  # noqa: E402
@@ -478,6 +479,25 @@ def test_record_core_cycles():
     tap("without --record-core-cycles, no time a frame", res.rc == 0 and
         "final: frames 200 " in res.stderr and "time/frame" not in res.stderr,
         "exit %d %s" % (res.rc, res.stderr[-800:]))
+
+
+def test_final_rate():
+    """The final line's rate is the run's: frames over the seconds from
+    the start to the last frame, not 0 and not diluted by --idle-exit."""
+    rng = random.Random(11)
+    cap = Capture()
+    for i, d in enumerate(docs(300, rng, fmt_mix=("TD3",))):
+        cap.add(T0 + i, udp_frame("10.17.0.21", "10.0.0.1", d.text().encode()))
+    started = time.monotonic()
+    res = run_ingest(INGEST, [capture_file(cap, "rate.pcap")],
+                     config=write_config(CONFIG), extra=["--idle-exit", "3"])
+    wall_s = time.monotonic() - started
+    m = re.search(r"final: frames 300 \(([\d.]+) Mpps\)", res.stderr)
+    mpps = float(m.group(1)) if m else 0.0
+    # 300 frames at the rate: at most the run less the idle wait.
+    tap("final line: the rate over the time frames came", res.rc == 0 and
+        mpps > 0 and 300 / (mpps * 1e6) < wall_s - 3,
+        "exit %d, %.1f s, %s" % (res.rc, wall_s, res.stderr[-800:]))
 
 
 def test_fuzz():
@@ -1123,6 +1143,7 @@ def main():
         test_reload_while_starting()
         test_no_file_keeps_personal_data()
         test_record_core_cycles()
+        test_final_rate()
         test_fuzz()
         test_bad_command_lines()
     finally:
