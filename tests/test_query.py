@@ -129,6 +129,33 @@ def test_groupings(redis):
         [k for k, _ in want[:2]], out)
 
 
+def test_age_order(redis):
+    """Age bands read youngest first, unknown last, whatever their counts;
+    --top N keeps the N largest, still in that order."""
+    bands = ["18-27", "28-35", "unknown"]
+    wrong, wrong_top, unlike_counts = [], [], 0
+    for nat in (None, "RUS", "KAZ", "D"):
+        for sex in (None, "M", "F", "X"):
+            args = ["--by", "age", "--format", "csv"]
+            args += ["--nat", nat] if nat else []
+            args += ["--sex", sex] if sex else []
+            want = expected("age", nat=nat, sex=sex)
+            by_count = sorted(want, key=lambda b: (-want[b], b))
+            in_order = [b for b in bands if b in want]
+            unlike_counts += by_count != in_order
+            rc, out, err = query(redis, *args)
+            if rc != 0 or list(rows_csv(out)) != in_order or rows_csv(out) != want:
+                wrong.append((args[4:], in_order, out + err))
+            rc, out, err = query(redis, *(args + ["--top", "2"]))
+            if rc != 0 or list(rows_csv(out)) != [b for b in in_order
+                                                  if b in by_count[:2]]:
+                wrong_top.append((args[4:], by_count, out + err))
+    tap("--by age under 16 filters: bands in order, unknown last", not wrong, wrong)
+    tap("--by age --top 2: the two largest, in band order", not wrong_top, wrong_top)
+    # The data must tell band order from count order somewhere.
+    tap("some of those filters count the bands out of order", unlike_counts > 0)
+
+
 def test_errors(redis):
     for args, text in [(["--by", "colour"], "--by"), (["--bogus"], "--bogus"),
                        (["--from", "2022-02-30"], "--from"),
@@ -471,6 +498,7 @@ def main():
     try:
         fill(redis)
         test_groupings(redis)
+        test_age_order(redis)
         test_errors(redis)
         test_unknown_filters(redis)
         test_options_per_mode(redis)

@@ -7,6 +7,7 @@
  * each flush; "status" shows each node.
  */
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -53,7 +54,7 @@ struct query {
 struct row {
 	char label[NAME_MAX_ + 16];
 	long long value;
-	long long order;		/* hour or day, to sort by time */
+	long long order;		/* hour, day or band, to sort by */
 };
 
 /* As many as the query has labels: a year by hour is 8,760. */
@@ -354,6 +355,24 @@ time_units(const struct query *q, struct unit **out)
 	return n;
 }
 
+/*
+ * Age bands read youngest first, as an age pyramid does: by their lower
+ * bound ("18-27", "65+"), unknown last.
+ */
+static long long
+band_order(const char *band)
+{
+	return isdigit((unsigned char)band[0]) ? strtoll(band, NULL, 10) : LLONG_MAX;
+}
+
+/* Hours, days and age bands have an order of their own; other rows are
+ * sorted by count. */
+static bool
+ordered(const struct query *q)
+{
+	return q->by == BY_HOUR || q->by == BY_DAY || q->by == BY_AGE;
+}
+
 static int
 by_value(const void *a, const void *b)
 {
@@ -383,7 +402,7 @@ print_rows(const struct query *q)
 	unsigned int shown = row_count;
 
 	/* No row, no array: qsort() takes no NULL, even for none. */
-	if (row_count > 1 && (q->by == BY_HOUR || q->by == BY_DAY))
+	if (row_count > 1 && ordered(q))
 		qsort(rows, row_count, sizeof(rows[0]), by_order);
 	else if (row_count > 1)
 		qsort(rows, row_count, sizeof(rows[0]), by_value);
@@ -393,8 +412,8 @@ print_rows(const struct query *q)
 			max = rows[i].value;
 	}
 	if (q->top > 0 && (unsigned long)q->top < shown) {
-		if (q->by == BY_HOUR || q->by == BY_DAY) {
-			/* The top N periods, still in time order. */
+		if (ordered(q)) {
+			/* The top N periods or bands, still in order. */
 			qsort(rows, row_count, sizeof(rows[0]), by_value);
 			qsort(rows, q->top, sizeof(rows[0]), by_order);
 		}
@@ -543,6 +562,7 @@ run_query(const struct query *q)
 							 sizeof(label)))
 						add_row(label, count_of(key, r->element[e]->str,
 									r->element[e + 1]->str),
+							q->by == BY_AGE ? band_order(label) :
 							order);
 				freeReplyObject(r);
 			}
