@@ -435,9 +435,16 @@ frame(struct worker *w, const struct rx_queue *q, struct rte_mbuf *m,
 			len = sizeof(w->linear);
 		data = rte_pktmbuf_read(m, 0, len, w->linear);
 	}
-	if (q->timestamps && (m->ol_flags & ing->timestamp_flag))
-		rx_ms = *RTE_MBUF_DYNFIELD(m, ing->timestamp_offset,
-					   rte_mbuf_timestamp_t *) / 1000;
+	if (q->timestamps && (m->ol_flags & ing->timestamp_flag)) {
+		uint64_t stamp_ms = *RTE_MBUF_DYNFIELD(m, ing->timestamp_offset,
+						       rte_mbuf_timestamp_t *) / 1000;
+
+		/* A capture stamped before 1970 comes as a huge unsigned
+		 * time, past the year 9999: no capture time, so the host
+		 * clock stands, as where a port stamps nothing. */
+		if (stamp_ms <= TIME_MS_MAX)
+			rx_ms = (int64_t)stamp_ms;
+	}
 	v = wire_decode(data, len, &ing->ports, q->checks, &d);
 	if (v == WIRE_DELIVERED && q->hw_checksum) {
 		if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) ==

@@ -425,6 +425,31 @@ def test_midnight():
     invariants("midnight: hours sum to their day", res.counts)
 
 
+def test_capture_before_1970():
+    """A capture stamped before 1970 (seconds libpcap reads as negative)
+    carries no usable time: its records count in the host clock's hour,
+    not in hours of a far year."""
+    rng = random.Random(12)
+    cap = Capture()
+    people = docs(20, rng, fmt_mix=("TD3",))
+    # 0xffffffff s is 1969-12-31 23:59:59 to libpcap.
+    for i, d in enumerate(people):
+        cap.add(0xffffffff * 1000 + i, udp_frame("10.17.0.21", "10.0.0.1",
+                                                  d.text().encode()))
+    before = time.gmtime()
+    res = run_ingest(INGEST, [capture_file(cap, "before1970.pcap")], write_config(CONFIG))
+    after = time.gmtime()
+    hours = {time.strftime("crossings:verkhny-lars:exit:h:%Y%m%d%H", t)
+             for t in (before, after)}
+    counts = res.counts or {}
+    hour_keys = [k for k in counts if ":h:" in k]
+    tap("a capture stamped before 1970: counted in the host clock's hour",
+        res.rc == 0 and res.records["crossing"] == 20 and hour_keys and
+        set(hour_keys) <= hours and
+        sum(counts[k].get("total", 0) for k in hour_keys) == 20,
+        "exit %d, keys %s %s" % (res.rc, sorted(counts), res.stderr[-600:]))
+
+
 def test_scope_direction(workers):
     """With scope = direction, a document leaving through two
     checkpoints counts once; coming back in, once more."""
@@ -1130,6 +1155,7 @@ def main():
         test_two_queues(2, port_per_capture=True)
         test_more_workers_than_queues()
         test_midnight()
+        test_capture_before_1970()
         test_scope_direction(1)
         test_scope_direction(2)
         test_defaults()
