@@ -159,6 +159,11 @@ def test_age_order(redis):
 def test_errors(redis):
     for args, text in [(["--by", "colour"], "--by"), (["--bogus"], "--bogus"),
                        (["--from", "2022-02-30"], "--from"),
+                       # Before 1970 an hour is negative: it read as all time.
+                       (["--from", "1969-12-31", "--to", "1970-01-01"],
+                        "--from: before 1970"),
+                       (["--from", "2022-09-27", "--to", "1969-12-31"],
+                        "--to: before 1970"),
                        (["--to", "2022-09-28"], "needs --from"),
                        (["--by", "doc", "--nat", "RUS"], "--by doc"),
                        (["--format", "xml"], "--format"), (["frobnicate"], "frobnicate"),

@@ -102,6 +102,10 @@ parse_hour(const char *s, bool end, int64_t *hour)
 	}
 	if (m < 1 || m > 12 || d < 1 || d > 31 || h < 0 || h > 23)
 		return -EINVAL;
+	/* Counters hold hours since 1970 only; an earlier hour would read
+	 * as negative, which stands for all time. */
+	if (y < 1970)
+		return -ERANGE;
 	tm.tm_year = y - 1900;
 	tm.tm_mon = m - 1;
 	tm.tm_mday = d;
@@ -110,6 +114,13 @@ parse_hour(const char *s, bool end, int64_t *hour)
 	/* timegm normalises 2022-02-30 into March: refuse it. */
 	gmtime_r(&(time_t){ *hour * 3600 }, &tm);
 	return tm.tm_mday == d ? 0 : -EINVAL;
+}
+
+static const char *
+hour_error(int rc)
+{
+	return rc == -ERANGE ? "before 1970, older than any counter" :
+		"expected YYYY-MM-DD or YYYY-MM-DDTHH";
 }
 
 /* Hours and days as counter keys name them, and as rows are labelled:
@@ -1026,10 +1037,10 @@ main(int argc, char **argv)
 				"not taken by status, which shows every node");
 		}
 	}
-	if (from && parse_hour(from, false, &q.from_hour) != 0)
-		return usage_error("--from", "expected YYYY-MM-DD or YYYY-MM-DDTHH");
-	if (to && parse_hour(to, true, &q.to_hour) != 0)
-		return usage_error("--to", "expected YYYY-MM-DD or YYYY-MM-DDTHH");
+	if (from && (rc = parse_hour(from, false, &q.from_hour)) != 0)
+		return usage_error("--from", hour_error(rc));
+	if (to && (rc = parse_hour(to, true, &q.to_hour)) != 0)
+		return usage_error("--to", hour_error(rc));
 	if (to && !from)
 		return usage_error("--to", "needs --from");
 	if (from && !to)
