@@ -688,6 +688,14 @@ main(int argc, char **argv)
 	}
 	if (opts.config != NULL)
 		warn_if_password_readable(opts.config, &ing.conf);
+	/* Keys beyond what the tables hold only push each other out: the
+	 * same full table, after as long a fill as asked for. */
+	if (opts.dedup_prefill > ing.conf.capacity) {
+		snprintf(err, sizeof(err), "expected at most the [dedup] capacity, %" PRIu32,
+			 ing.conf.capacity);
+		bad_option("--dedup-prefill", err);
+		goto usage_error;
+	}
 	if (opts.redis != NULL && apply_redis_option(&ing.conf, opts.redis) != 0)
 		goto usage_error;
 	for (unsigned int i = 0; i < ing.conf.udp_port_count; i++)

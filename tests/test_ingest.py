@@ -581,6 +581,10 @@ def test_bad_command_lines():
         (None, ["--config", ""], "--config: expected a file"),
         (None, ["--config", TMP], ": Is a directory"),
         (None, ["--redis", "127.0.0.1:6379"], "--redis: and --no-redis: one or the other"),
+        # Beyond the capacity keys only push each other out: 10^11 of
+        # them ran for hours.
+        ("[dedup]\ncapacity = 2000\n", ["--dedup-prefill", "99999999999", "--config"],
+         "--dedup-prefill: expected at most the [dedup] capacity, 2000"),
     ]
     cap = Capture()
     cap.add(T0, udp_frame("10.17.0.21", "10.0.0.1", b"x"))
@@ -988,7 +992,9 @@ def test_reload_while_starting():
     import subprocess
     from ingest_lib import ingest_command
     cap, model = lars_exits(10, 14)
-    config = write_config(CONFIG, "starting.ini")
+    # Room for the pre-fill, which keeps the node starting a while.
+    config = write_config(CONFIG.replace("capacity = 65536", "capacity = 262144"),
+                          "starting.ini")
     proc = subprocess.Popen(ingest_command(
         INGEST, "net_pcap0,rx_pcap=" + capture_file(cap, "starting.pcap"),
         "crossings-starting-%d" % os.getpid(), config,
