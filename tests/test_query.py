@@ -165,6 +165,9 @@ def test_errors(redis):
                        (["--from", "2022-09-27", "--to", "1969-12-31"],
                         "--to: before 1970"),
                        (["--to", "2022-09-28"], "needs --from"),
+                       # Without --to the range ends now: a later --from
+                       # is named, not the --to that was not given.
+                       (["--from", "9999-12-31"], "--from: after the current hour"),
                        (["--by", "doc", "--nat", "RUS"], "--by doc"),
                        (["--format", "xml"], "--format"), (["frobnicate"], "frobnicate"),
                        (["--redis", "localhost:63x9"], "--redis: expected a port"),

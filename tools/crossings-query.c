@@ -1045,6 +1045,9 @@ main(int argc, char **argv)
 		return usage_error("--to", "needs --from");
 	if (from && !to)
 		q.to_hour = time(NULL) / 3600;
+	if (from && !to && q.to_hour < q.from_hour)
+		return usage_error("--from", "after the current hour, where a query "
+				   "without --to ends: give --to");
 	if (from && q.to_hour < q.from_hour)
 		return usage_error("--to", "before --from");
 	if (from && q.to_hour - q.from_hour > 24 * 3700)
