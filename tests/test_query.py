@@ -127,6 +127,11 @@ def test_groupings(redis):
     rc, out, err = query(redis, "--by", "nat", "--top", "2", "--format", "csv")
     tap("--top 2 keeps the two largest", rc == 0 and list(rows_csv(out)) ==
         [k for k, _ in want[:2]], out)
+    rc, out, err = query(redis, "--by", "nat", "--top", "2", "--format", "json")
+    data = json.loads(out) if rc == 0 else {}
+    tap("--top 2: the total is of every row, the ones left out included",
+        len(data.get("rows", [])) == 2 and len(want) > 2 and
+        data.get("total") == sum(v for _, v in want), out + err)
 
 
 def test_age_order(redis):
