@@ -462,24 +462,27 @@ reload(struct ingest *ing, const struct options *o, struct output *out)
 		   ing->conf.checkpoint_count, ing->conf.scanner_count);
 }
 
+/* How often the main lcore looks at the workers' counters. */
+#define CONTROL_POLL_US 10000
+
 /*
  * Runs until a signal, or until no frame came for idle_exit_s. Returns
- * the seconds from its start to the last frame it saw arrive (0 when
- * none came): the final rate is over the time traffic flowed, not over
- * an --idle-exit wait that follows it.
+ * the seconds from the first frame it saw arrive to the last, to a poll
+ * (0 when none came): the final rate is over the time traffic flowed,
+ * not over a wait for a replay to begin or an --idle-exit wait after it.
  */
 static double
 control_loop(struct ingest *ing, const struct options *o, struct output *out)
 {
 	uint64_t start = rte_rdtsc(), last_change = start, last_stats = start;
-	uint64_t frames_seen = 0;
+	uint64_t first_change = start, frames_seen = 0;
 	struct ingest_counters at_stats = { 0 };
 
 	while (!signalled) {
 		struct ingest_counters c;
 		uint64_t frames;
 
-		usleep(10000);
+		usleep(CONTROL_POLL_US);
 		if (reload_asked) {
 			reload_asked = 0;
 			reload(ing, o, out);
@@ -488,8 +491,10 @@ control_loop(struct ingest *ing, const struct options *o, struct output *out)
 		stats_sum(ing, &c);
 		frames = stats_frames(&c);
 		if (frames != frames_seen) {
-			frames_seen = frames;
 			last_change = rte_rdtsc();
+			if (frames_seen == 0)
+				first_change = last_change;
+			frames_seen = frames;
 		}
 		if (o->stats_interval_s > 0 &&
 		    seconds_since(last_stats) >= o->stats_interval_s) {
@@ -505,7 +510,9 @@ control_loop(struct ingest *ing, const struct options *o, struct output *out)
 	}
 	if (signalled)
 		INGEST_LOG(INFO, "SIG%s: stopping", sigabbrev_np((int)signalled));
-	return (double)(last_change - start) / rte_get_tsc_hz();
+	/* The first frames came during the poll before they were seen. */
+	return frames_seen == 0 ? 0 : (double)(last_change - first_change) /
+		rte_get_tsc_hz() + CONTROL_POLL_US / 1e6;
 }
 
 /* Workers stop receiving, send what they hold to its owners, and every

@@ -525,6 +525,23 @@ def test_final_rate():
         "exit %d, %.1f s, %s" % (res.rc, wall_s, res.stderr[-800:]))
 
 
+def test_final_rate_live():
+    """Live, the final line's rate is over the traffic, not diluted by
+    the seconds before a replay began."""
+    if not can_replay("final line's rate, live"):
+        return
+    cap, _ = lars_exits(400, 15)
+    rc, _, err, _ = replay_with_reloads(
+        "rate", write_config(CONFIG, "rate-live.ini"),
+        [(capture_file(cap, "rate-live.pcap"), None)])
+    m = re.search(r"final: frames 400 \(([\d.]+) Mpps\)", err)
+    mpps = float(m.group(1)) if m else 0.0
+    # 400 frames at 2000 a second: 0.2 s of traffic, 2 s after the start.
+    tap("final line, live: the rate over the traffic, not the wait before it",
+        rc == 0 and mpps > 0 and 400 / (mpps * 1e6) < 1.5,
+        "exit %d %s" % (rc, err[-800:]))
+
+
 def test_fuzz():
     """Mutated frames: no crash, and the JSON agrees with the counters."""
     rng = random.Random(9)
@@ -1176,6 +1193,7 @@ def main():
         test_no_file_keeps_personal_data()
         test_record_core_cycles()
         test_final_rate()
+        test_final_rate_live()
         test_fuzz()
         test_bad_command_lines()
     finally:
