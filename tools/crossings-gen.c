@@ -277,6 +277,15 @@ csum_add(const uint8_t *p, size_t n, uint32_t s)
 	return s;
 }
 
+/* Keeps the first failed write of a capture: errno, which still holds
+ * its reason right after it, or EIO. */
+static void
+keep_write_error(struct writer *w, bool failed)
+{
+	if (failed && w->error == 0)
+		w->error = errno != 0 ? errno : EIO;
+}
+
 static void
 emit(struct writer *w, int64_t time_ms, const uint8_t *frame, size_t len)
 {
@@ -288,10 +297,8 @@ emit(struct writer *w, int64_t time_ms, const uint8_t *frame, size_t len)
 	h.ts.tv_usec = us % 1000000;
 	pcap_dump((u_char *)w->dump, &h, frame);
 	w->frames++;
-	/* pcap_dump() returns nothing: a full disk shows in the stream,
-	 * and errno still holds its reason right after. */
-	if (w->error == 0 && ferror(pcap_dump_file(w->dump)))
-		w->error = errno != 0 ? errno : EIO;
+	/* pcap_dump() returns nothing: a full disk shows in the stream. */
+	keep_write_error(w, ferror(pcap_dump_file(w->dump)));
 }
 
 /* Ethernet, the scanner's VLAN tags, IPv4 or IPv6, UDP, payload. */
@@ -1257,9 +1264,8 @@ main(int argc, char **argv)
 	for (unsigned int i = 0; i < g.o.files; i++) {
 		/* The last frames fail, if they do, in the flush. */
 		errno = 0;
-		if (g.w[i].error == 0 && (pcap_dump_flush(g.w[i].dump) != 0 ||
-					  ferror(pcap_dump_file(g.w[i].dump))))
-			g.w[i].error = errno != 0 ? errno : EIO;
+		keep_write_error(&g.w[i], pcap_dump_flush(g.w[i].dump) != 0 ||
+				 ferror(pcap_dump_file(g.w[i].dump)));
 		if (rc == 0 && g.w[i].error != 0) {
 			capture_path(g.o.out, i, g.o.files, failed, sizeof(failed));
 			rc = -g.w[i].error;

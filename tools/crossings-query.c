@@ -228,6 +228,18 @@ room_for_one(void *v, unsigned int count, unsigned int *cap, size_t size)
 	return allocated(realloc(v, (size_t)*cap * size));
 }
 
+/* The count s begins with, a decimal in 0..COUNT_MAX, or -1; *end is
+ * set after its digits. */
+static long long
+leading_count(const char *s, char **end)
+{
+	long long n;
+
+	errno = 0;
+	n = strtoll(s, end, 10);
+	return errno == 0 && *end != s && n >= 0 && n <= COUNT_MAX ? n : -1;
+}
+
 /* A counter's value: Redis holds it as text, which anything may have
  * written; one that is no count ends the program rather than counting
  * as 0. */
@@ -235,11 +247,9 @@ static long long
 count_of(const char *key, const char *field, const char *value)
 {
 	char *end;
-	long long n;
+	long long n = leading_count(value, &end);
 
-	errno = 0;
-	n = strtoll(value, &end, 10);
-	if (errno != 0 || end == value || *end != '\0' || n < 0 || n > COUNT_MAX) {
+	if (n < 0 || *end != '\0') {
 		fprintf(stderr, "crossings-query: %s %s: \"%.40s\" is not a count\n",
 			key, field, value);
 		exit(EXIT_USAGE);
@@ -684,11 +694,9 @@ static long long
 update_count(const char *s)
 {
 	char *end;
-	long long n;
+	long long n = leading_count(s, &end);
 
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	return errno == 0 && end != s && n >= 0 && n <= COUNT_MAX ? n : 0;
+	return n < 0 ? 0 : n;
 }
 
 /* Watch runs on through anything it is sent: a sum stops at the top. */
